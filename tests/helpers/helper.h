@@ -1,0 +1,49 @@
+/* Small shared pieces for the test helper programs.
+ * Each helper is a program that exits 0 (pass), 77 (skip: the kernel lacks it) or 1 (fail), says why on
+ * stderr, and prints what the calls it makes returned, so a run without the shim and a run with it can be
+ * compared line by line. */
+#ifndef IOU_TEST_HELPER_H
+#define IOU_TEST_HELPER_H
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#define HELPER_SKIP 77
+
+/* Prints "label -> result" or "label -> -1 ENAME" for a call that returned ret with errno err. */
+static inline void report(const char *label, long ret, int err)
+{
+    if (ret < 0)
+        printf("%s -> %ld %s\n", label, ret, strerrorname_np(err) ? strerrorname_np(err) : "E?");
+    else
+        printf("%s -> %ld\n", label, ret);
+    fflush(stdout);
+}
+
+/* REPORT(label, call): evaluates call with errno cleared and prints its outcome. Returns the result. */
+#define REPORT(label, call) ({ errno = 0; long r_ = (long)(call); int e_ = errno; report(label, r_, e_); r_; })
+
+static inline void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* Checksum for "every byte accounted for" comparisons (FNV-1a, 64-bit). */
+static inline unsigned long long fnv1a(const void *p, size_t n, unsigned long long h)
+{
+    const unsigned char *b = p;
+    if (!h)
+        h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+#endif
