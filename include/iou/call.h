@@ -1,0 +1,45 @@
+/* The life of one interposed call: route it (ring or libc, and why), then account for it.
+ * Operation modules (rw.c, net.c, sync.c) return a count, -errno, or IOU_USE_LIBC; the exported
+ * wrapper in interpose.c then calls libc or sets errno, once. */
+#ifndef IOU_CALL_H
+#define IOU_CALL_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "iou/fdtable.h"
+#include "iou/ops.h"
+#include "iou/ring.h"
+#include "iou/thread.h"
+
+/* Returned by operation modules: the caller must make the call through libc. */
+#define IOU_USE_LIBC LONG_MIN
+
+struct iou_call {
+    enum iou_op op;
+    int fd;
+    struct iou_fd_info fdi;
+    struct iou_thread *t;
+};
+
+/* Decides the path of a call on fd. True: the ring (the thread is marked busy until iou_call_end).
+ * False: libc, already counted with its reason. */
+bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd);
+
+/* Ends a ring call and counts its result; returns result unchanged. IOU_RING_REFUSED becomes
+ * IOU_USE_LIBC (counted as a fallback). */
+long iou_call_end(struct iou_call *c, long result);
+
+/* Sends a call that began on the ring to libc instead, for reason why. Returns IOU_USE_LIBC. */
+long iou_call_to_libc(struct iou_call *c, enum iou_bypass why);
+
+/* Counts a call sent to libc before iou_call_begin (argument checks). Returns IOU_USE_LIBC. */
+long iou_call_skip(enum iou_op op, enum iou_bypass why);
+
+/* Route `ring`: whether a file read or write would be handed to a kernel worker (see iou/punt.h). */
+bool iou_call_would_punt(const struct iou_call *c);
+
+/* The largest count one read or write transfers (MAX_RW_COUNT); larger requests go to libc. */
+#define IOU_MAX_RW 0x7ffff000UL
+
+#endif

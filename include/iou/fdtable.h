@@ -1,0 +1,38 @@
+/* The per-process descriptor table: what each fd is, learned once (a few system calls on first use)
+ * and kept right by every interposed call that closes, duplicates or changes a descriptor, so that
+ * routing an ordinary call costs no system call. Issue "registered-file table" extends it. */
+#ifndef IOU_FDTABLE_H
+#define IOU_FDTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iou/ops.h"
+
+/* What routing needs to know about one descriptor. */
+struct iou_fd_info {
+    uint8_t kind;      /* enum iou_fd_kind */
+    bool nonblock;     /* O_NONBLOCK was set when last looked at */
+    bool timeout;      /* socket with SO_RCVTIMEO or SO_SNDTIMEO */
+    bool no_nowait;    /* the file refused RWF_NOWAIT: nonblocking calls use libc */
+    uint8_t fs_slot;   /* file system slot for the punt probe (files and block devices) */
+};
+
+/* Fills *info for fd. Returns 0, -EBADF (or another -errno) when fd is not open, or
+ * -ERANGE when fd is beyond the table (the caller uses libc). */
+int iou_fd_lookup(int fd, struct iou_fd_info *info);
+
+/* Records what the shim already knows about a descriptor it just created (accept). */
+void iou_fd_learn(int fd, const struct iou_fd_info *info);
+
+/* Forgets what is known about fd (closed, replaced, flags changed): the next use looks again. */
+void iou_fd_forget(int fd);
+void iou_fd_forget_range(unsigned first, unsigned last);
+
+/* Notes that fd refused RWF_NOWAIT. */
+void iou_fd_mark_no_nowait(int fd);
+
+/* Forgets every descriptor (fcloseall, and anything else that closes without saying which). */
+void iou_fd_forget_all(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* The per-thread ring: lazy set-up with feature negotiation, and the one place that submits a request
+ * and waits for it with the semantics of a blocking system call (signals, cancellation, O_NONBLOCK). */
+#ifndef IOU_RING_H
+#define IOU_RING_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "iou/ops.h"
+#include "iou/thread.h"
+
+/* iou_ring_run's answer when the kernel refused the submission itself: nothing was done, use libc. */
+#define IOU_RING_REFUSED INT_MIN
+
+struct iou_run {
+    bool interruptible;  /* a handler without SA_RESTART ends the call with EINTR (or what moved) */
+    int nonblock_fd;     /* before blocking, check that this fd is still blocking; -1: don't */
+};
+
+/* Makes sure t has a ring. 0, or the reason to use libc (IOU_BYPASS_NORING / _UNSUPPORTED). */
+int iou_ring_ready(struct iou_thread *t, uint8_t opcode);
+
+/* The scratch request to fill with io_uring_prep_*() before iou_ring_run(). */
+static inline struct io_uring_sqe *iou_ring_request(struct iou_thread *t)
+{
+    return &t->req;
+}
+
+/* Submits t->req and waits for its completion, as the blocking system call would:
+ * returns its result (a count or -errno), -EINTR when a handler without SA_RESTART interrupted it
+ * before anything moved, -EAGAIN when nonblock_fd became non-blocking before anything moved, or
+ * IOU_RING_REFUSED when the kernel did not take the request. */
+int iou_ring_run(struct iou_thread *t, const struct iou_run *how);
+
+/* Kernel features found by the probe (valid once any ring was made). */
+bool iou_ring_accept_dontwait(void);
+/* Whether a request that may block can be cancelled (IORING_OP_ASYNC_CANCEL, 5.5): without it a
+ * signal or pthread_cancel could not end the wait, so such calls use libc. */
+bool iou_ring_can_wait(void);
+
+/* Releases t's ring at thread exit; forgets it without touching the parent's in a forked child. */
+void iou_ring_release(struct iou_thread *t);
+void iou_ring_forget_after_fork(struct iou_thread *t);
+
+#endif

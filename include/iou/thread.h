@@ -1,0 +1,33 @@
+/* Per-thread state: the thread's ring, its counters and its re-entry guard. Created on the thread's
+ * first interposed call, released when the thread exits, reset in a forked child. */
+#ifndef IOU_THREAD_H
+#define IOU_THREAD_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iou/stats.h"
+
+enum iou_ring_state { IOU_RING_NONE, IOU_RING_READY, IOU_RING_FAILED };
+
+struct iou_thread {
+    struct io_uring ring;
+    struct io_uring_sqe req;  /* the call's request, kept so it can be submitted again after a signal */
+    uint64_t seq;             /* numbers this thread's requests; stale completions are recognised */
+    uint8_t ring_state;       /* enum iou_ring_state */
+    uint8_t busy;             /* a call of this thread is inside the shim (signal-handler re-entry guard) */
+    uint8_t refusals;         /* submissions refused in a row (see ring.c) */
+    int ring_fd;              /* the ring's own descriptor, -1 once registered and closed */
+    uint32_t claimed;         /* 1 while a live thread owns this block */
+    struct iou_stats stats;
+    struct iou_thread *next;  /* registry of every block ever made; blocks are reused, never freed */
+};
+
+/* This thread's state, created on first use; NULL when none can be had (thread exiting, no memory). */
+struct iou_thread *iou_thread_get(void);
+
+/* Calls fn on every block of the process (live or free); used for stats. */
+void iou_thread_foreach(void (*fn)(struct iou_thread *t, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,108 @@
+/* Routing: decides, per call, the ring or libc, and counts the outcome (see iou/call.h). */
+#include <errno.h>
+#include <pthread.h>
+
+#include "iou/call.h"
+#include "iou/config.h"
+#include "iou/punt.h"
+#include "iou/stats.h"
+
+static enum iou_bypass kind_bypass(const struct iou_call *c)
+{
+    switch (c->fdi.kind) {
+    case IOU_FD_TTY:
+        return IOU_BYPASS_TERMINAL;
+    case IOU_FD_REG:
+    case IOU_FD_BLK:
+        return iou_ops[c->op].positional ? IOU_BYPASS_KIND : IOU_BYPASS_POSITION;
+    default:
+        return IOU_BYPASS_KIND;
+    }
+}
+
+bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd)
+{
+    const struct iou_config *cfg = iou_config();
+    const struct iou_op_info *info = &iou_ops[op];
+    int why;
+    c->op = op;
+    c->fd = fd;
+    c->t = NULL;
+    if (cfg->route == IOU_ROUTE_LIBC || !(cfg->ops_enabled & (1u << op))) {
+        why = IOU_BYPASS_DISABLED;
+        goto libc;
+    }
+    c->t = iou_thread_get();
+    if (!c->t) {
+        why = IOU_BYPASS_NORING;
+        goto libc;
+    }
+    if (c->t->busy) {
+        why = IOU_BYPASS_NESTED;
+        goto libc;
+    }
+    int r = iou_fd_lookup(fd, &c->fdi);
+    if (r < 0) {
+        /* Not open (libc reports the error, in the kernel's order of checks) or beyond the table. */
+        why = r == -ERANGE ? IOU_BYPASS_FDMAX : IOU_BYPASS_KIND;
+        goto libc;
+    }
+    if (!(info->ring_kinds & (1u << c->fdi.kind))) {
+        why = kind_bypass(c);
+        goto libc;
+    }
+    if (c->fdi.timeout) {
+        why = IOU_BYPASS_TIMEOUT; /* SO_RCVTIMEO / SO_SNDTIMEO: the ring would ignore them (row 11) */
+        goto libc;
+    }
+    why = iou_ring_ready(c->t, info->opcode);
+    if (why)
+        goto libc;
+    if ((IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) && !iou_ring_can_wait()) {
+        why = IOU_BYPASS_UNSUPPORTED;
+        goto libc;
+    }
+    /* Like the system call, a routed call is a cancellation point. */
+    pthread_testcancel();
+    c->t->busy = 1;
+    return true;
+libc:
+    iou_stats_libc(op, (enum iou_bypass)why);
+    return false;
+}
+
+long iou_call_end(struct iou_call *c, long result)
+{
+    struct iou_stats *s = &c->t->stats;
+    c->t->busy = 0;
+    if (result == IOU_RING_REFUSED) {
+        iou_stat_bump(&s->fallback[c->op]);
+        return IOU_USE_LIBC;
+    }
+    if (result == IOU_USE_LIBC)
+        return result;
+    iou_stat_bump(&s->ring[c->op]);
+    if (result < 0)
+        iou_stat_bump(&s->errors[c->op]);
+    return result;
+}
+
+long iou_call_to_libc(struct iou_call *c, enum iou_bypass why)
+{
+    c->t->busy = 0;
+    iou_stats_libc(c->op, why);
+    return IOU_USE_LIBC;
+}
+
+long iou_call_skip(enum iou_op op, enum iou_bypass why)
+{
+    iou_stats_libc(op, why);
+    return IOU_USE_LIBC;
+}
+
+bool iou_call_would_punt(const struct iou_call *c)
+{
+    if (iou_config()->route != IOU_ROUTE_RING)
+        return false;
+    return iou_punt_get(c->fdi.fs_slot, (enum iou_dir)iou_ops[c->op].dir) == IOU_PUNT_WORKER;
+}

@@ -1,0 +1,179 @@
+/* Stats: counts per call kept per thread (iou/stats.h), summed and printed once at process exit when
+ * IOU_SHIM_STATS asks, as text lines or one JSON object. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "iou/config.h"
+#include "iou/log.h"
+#include "iou/stats.h"
+#include "iou/sys.h"
+#include "iou/thread.h"
+
+/* IOU_SHIM_STATS=1 prints to stderr at exit, but many programs close stderr before they exit
+ * (coreutils' close_stdout does), so a copy is kept from the start, far above the descriptors programs
+ * use, close-on-exec, and checked to still be that file before anything is written to it. */
+#define STDERR_COPY_MIN 900
+static int stderr_copy = -1;
+static struct stat stderr_identity;
+
+/* Calls made by threads that have no state block (exiting, or out of memory). */
+static struct iou_stats homeless;
+static uint64_t rings_created, ring_failures;
+
+void iou_stats_libc(enum iou_op op, enum iou_bypass why)
+{
+    struct iou_thread *t = iou_thread_get();
+    if (t)
+        iou_stat_bump(&t->stats.libc[op][why]);
+    else
+        __atomic_add_fetch(&homeless.libc[op][why], 1, __ATOMIC_RELAXED);
+}
+
+void iou_stats_ring_created(void)
+{
+    __atomic_add_fetch(&rings_created, 1, __ATOMIC_RELAXED);
+}
+
+void iou_stats_ring_failed(void)
+{
+    __atomic_add_fetch(&ring_failures, 1, __ATOMIC_RELAXED);
+}
+
+void iou_stats_reset_process(void)
+{
+    memset(&homeless, 0, sizeof(homeless));
+    rings_created = ring_failures = 0;
+}
+
+static void add_counts(struct iou_stats *sum, const struct iou_stats *part)
+{
+    const uint64_t *from = (const uint64_t *)part;
+    uint64_t *to = (uint64_t *)sum;
+    for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
+        to[i] += __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+}
+
+static void add_block(struct iou_thread *t, void *arg)
+{
+    add_counts(arg, &t->stats);
+}
+
+static uint64_t libc_total(const struct iou_stats *s, int op)
+{
+    uint64_t n = 0;
+    for (int why = 0; why < IOU_BYPASS_COUNT; why++)
+        n += s->libc[op][why];
+    return n;
+}
+
+/* Appends to a fixed buffer; output is cut, never overflowed. */
+struct out {
+    char buf[8192];
+    size_t len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n < sizeof(o->buf) - o->len ? (size_t)n : sizeof(o->buf) - o->len - 1;
+}
+
+static const char *route_name(enum iou_route_mode r)
+{
+    static const char *const names[] = {"ring", "all", "auto", "libc"};
+    return names[r];
+}
+
+static void format_text(struct out *o, const struct iou_stats *s, int pid, const struct iou_config *cfg)
+{
+    for (int op = 0; op < IOU_OP_COUNT; op++) {
+        uint64_t libc = libc_total(s, op);
+        if (!s->ring[op] && !s->fallback[op] && !libc)
+            continue;
+        put(o, "iou-shim[%d] %s: ring=%llu fallback=%llu errors=%llu libc=%llu", pid, iou_ops[op].name,
+            (unsigned long long)s->ring[op], (unsigned long long)s->fallback[op],
+            (unsigned long long)s->errors[op], (unsigned long long)libc);
+        for (int why = 0; why < IOU_BYPASS_COUNT; why++)
+            if (s->libc[op][why])
+                put(o, " libc.%s=%llu", iou_bypass_names[why], (unsigned long long)s->libc[op][why]);
+        put(o, "\n");
+    }
+    put(o, "iou-shim[%d] process: route=%s rings=%llu ring_failures=%llu\n", pid, route_name(cfg->route),
+        (unsigned long long)rings_created, (unsigned long long)ring_failures);
+}
+
+static void format_json(struct out *o, const struct iou_stats *s, int pid, const struct iou_config *cfg)
+{
+    put(o, "{\"pid\":%d,\"route\":\"%s\",\"rings\":%llu,\"ring_failures\":%llu,\"calls\":{", pid,
+        route_name(cfg->route), (unsigned long long)rings_created, (unsigned long long)ring_failures);
+    const char *sep = "";
+    for (int op = 0; op < IOU_OP_COUNT; op++) {
+        uint64_t libc = libc_total(s, op);
+        if (!s->ring[op] && !s->fallback[op] && !libc)
+            continue;
+        put(o, "%s\"%s\":{\"ring\":%llu,\"fallback\":%llu,\"errors\":%llu,\"libc\":%llu,\"libc_reasons\":{", sep,
+            iou_ops[op].name, (unsigned long long)s->ring[op], (unsigned long long)s->fallback[op],
+            (unsigned long long)s->errors[op], (unsigned long long)libc);
+        const char *rsep = "";
+        for (int why = 0; why < IOU_BYPASS_COUNT; why++)
+            if (s->libc[op][why]) {
+                put(o, "%s\"%s\":%llu", rsep, iou_bypass_names[why], (unsigned long long)s->libc[op][why]);
+                rsep = ",";
+            }
+        put(o, "}}");
+        sep = ",";
+    }
+    put(o, "}}\n");
+}
+
+void iou_stats_start(void)
+{
+    const struct iou_config *cfg = iou_config();
+    if (!cfg->stats || cfg->stats_path[0])
+        return;
+    int fd = (int)iou_sys3(SYS_fcntl, 2, F_DUPFD_CLOEXEC, STDERR_COPY_MIN);
+    if (fd >= 0 && iou_sys4(SYS_newfstatat, fd, "", &stderr_identity, AT_EMPTY_PATH) == 0)
+        stderr_copy = fd;
+    else if (fd >= 0)
+        iou_sys_close(fd);
+}
+
+/* The descriptor for stats on stderr: the kept copy if it is still the same file, else fd 2. */
+static int stderr_fd(void)
+{
+    struct stat now;
+    if (stderr_copy >= 0 && iou_sys4(SYS_newfstatat, stderr_copy, "", &now, AT_EMPTY_PATH) == 0 &&
+        now.st_dev == stderr_identity.st_dev && now.st_ino == stderr_identity.st_ino)
+        return stderr_copy;
+    return 2;
+}
+
+void iou_stats_report(void)
+{
+    const struct iou_config *cfg = iou_config();
+    if (!cfg->stats)
+        return;
+    static struct iou_stats sum;
+    static struct out o;
+    memset(&sum, 0, sizeof(sum));
+    o.len = 0;
+    add_counts(&sum, &homeless);
+    iou_thread_foreach(add_block, &sum);
+    int pid = iou_sys_getpid();
+    if (cfg->stats_json)
+        format_json(&o, &sum, pid, cfg);
+    else
+        format_text(&o, &sum, pid, cfg);
+    if (cfg->stats_path[0])
+        iou_write_out(cfg->stats_path, o.buf, o.len);
+    else
+        iou_write_fd(stderr_fd(), o.buf, o.len);
+}
