@@ -198,25 +198,40 @@ bool iou_ring_accept_dontwait(void)
     return features.accept_dontwait;
 }
 
-/* Puts t->req on the ring and submits it. False when the kernel refused it; then the request is
- * taken back off the ring so it can never be submitted later. */
-static bool submit_request(struct iou_thread *t)
+/* Puts t->req on the ring and submits it. 0, or the error when the kernel refused it; then the
+ * request is taken back off the ring so it can never be submitted later. */
+static int submit_request(struct iou_thread *t)
 {
     struct io_uring *ring = &t->ring;
     unsigned tail = *ring->sq.ktail;
     struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
     if (!sqe)
-        return false;
+        return -EBUSY;
     *sqe = t->req;
     sqe->user_data = tag(t, TAG_CALL);
     int r = io_uring_submit(ring);
     if (r == 1)
-        return true;
+        return 0;
     if (io_uring_smp_load_acquire(ring->sq.khead) != tail)
-        return true; /* consumed even though the enter call reported an error */
+        return 0; /* consumed even though the enter call reported an error */
     io_uring_smp_store_release(ring->sq.ktail, tail);
     ring->sq.sqe_head = ring->sq.sqe_tail = tail;
-    return false;
+    return r < 0 ? r : -EAGAIN;
+}
+
+/* Without a registered ring (kernels before 5.18) the program can close the ring's descriptor, and
+ * its number may already name another file of the program: the ring is dropped without touching that
+ * descriptor, and the next call makes a new one (SEMANTICS row 14). */
+static void abandon_lost_ring(struct iou_thread *t)
+{
+    t->ring.int_flags = 0;
+    t->ring.ring_fd = -1;
+    t->ring.enter_ring_fd = -1;
+    io_uring_queue_exit(&t->ring); /* unmaps only */
+    t->ring_fd = -1;
+    t->ring_state = IOU_RING_NONE;
+    __atomic_sub_fetch(&live_rings, 1, __ATOMIC_RELAXED);
+    iou_log(IOU_LOG_INFO, "the ring's descriptor was closed by the program: making a new ring");
 }
 
 /* The next completion, waiting if asked; stale completions of abandoned requests are dropped.
@@ -313,8 +328,11 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
         unsigned kind;
         unsigned signals_before = iou_signals_interrupting();
         t->seq++;
-        if (!submit_request(t)) {
-            if (++t->refusals >= REFUSALS_BEFORE_GIVING_UP)
+        int refused = submit_request(t);
+        if (refused) {
+            if (t->ring_fd >= 0 && (refused == -EBADF || refused == -EOPNOTSUPP || refused == -ENXIO))
+                abandon_lost_ring(t);
+            else if (++t->refusals >= REFUSALS_BEFORE_GIVING_UP)
                 t->ring_state = IOU_RING_FAILED; /* released at thread exit, never here: see vfork */
             return IOU_RING_REFUSED;
         }

@@ -76,7 +76,8 @@ int iou_sig_action(int sig, const struct sigaction *act, struct sigaction *old)
          * put SIG_DFL back in the meantime; then previous is not the trampoline and is right as is. */
         if (previous.sa_sigaction == trampoline && before.handler) {
             old->sa_sigaction = (void (*)(int, siginfo_t *, void *))before.handler;
-            old->sa_flags = before.flags;
+            /* The kernel's flags (glibc adds SA_RESTORER) less the SA_SIGINFO the shim added. */
+            old->sa_flags = (previous.sa_flags & ~SA_SIGINFO) | (before.flags & SA_SIGINFO);
         }
     }
     return 0;

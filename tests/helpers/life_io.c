@@ -1,0 +1,162 @@
+/* Pipe and socketpair round trips in a configurable process/thread shape, printing only what must be
+ * equal with and without the shim. Modes:
+ *   threads N      N threads one after another, each doing one round trip (ring per thread, released)
+ *   concurrent N   N threads at once, each doing round trips until all have started
+ *   fork           parent and child both do I/O at once after fork, before and without exec
+ *   closeall       close_range(3, ~0U, 0) like a daemon, then keep doing I/O on new pipes
+ *   lowfd          RLIMIT_NOFILE set so the program has exactly one free descriptor, then I/O
+ *   nofree         RLIMIT_NOFILE set so the program has no free descriptor, then I/O
+ * At the end it prints the number of open descriptors, so a leak shows as a difference. */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        die("opendir: %s", strerror(errno));
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ".", "..", and the directory's own fd */
+}
+
+/* One write and read through a new pipe and a new socketpair; false on any mismatch. */
+static bool round_trip(void)
+{
+    int p[2], s[2];
+    char in[32];
+    if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, s))
+        return false;
+    bool ok = write(p[1], "ping", 4) == 4 && read(p[0], in, sizeof(in)) == 4 && !memcmp(in, "ping", 4) &&
+              send(s[0], "pong", 4, 0) == 4 && recv(s[1], in, sizeof(in), 0) == 4 && !memcmp(in, "pong", 4);
+    close(p[0]);
+    close(p[1]);
+    close(s[0]);
+    close(s[1]);
+    return ok;
+}
+
+static atomic_int started, failures;
+static int thread_count;
+
+static void *one_trip(void *arg)
+{
+    (void)arg;
+    if (!round_trip())
+        atomic_fetch_add(&failures, 1);
+    return NULL;
+}
+
+static void *trips_until_all_started(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&started, 1);
+    do
+        if (!round_trip())
+            atomic_fetch_add(&failures, 1);
+    while (atomic_load(&started) < thread_count);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        die("usage: life_io threads N | concurrent N | fork | closeall | lowfd");
+    const char *mode = argv[1];
+    int n = argc > 2 ? atoi(argv[2]) : 0;
+    int before = open_fds();
+    if (!strcmp(mode, "threads")) {
+        for (int i = 0; i < n; i++) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, one_trip, NULL))
+                die("pthread_create: %s", strerror(errno));
+            pthread_join(t, NULL);
+        }
+    } else if (!strcmp(mode, "concurrent")) {
+        thread_count = n;
+        pthread_t *t = calloc((size_t)n, sizeof(*t));
+        for (int i = 0; i < n; i++)
+            if (pthread_create(&t[i], NULL, trips_until_all_started, NULL))
+                die("pthread_create: %s", strerror(errno));
+        for (int i = 0; i < n; i++)
+            pthread_join(t[i], NULL);
+        free(t);
+    } else if (!strcmp(mode, "fork")) {
+        if (!round_trip())
+            failures++;
+        for (int i = 0; i < 20; i++) {
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(round_trip() && round_trip() ? 0 : 1);
+            if (!round_trip())
+                failures++;
+            int status;
+            waitpid(pid, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status))
+                failures++;
+        }
+    } else if (!strcmp(mode, "closeall")) {
+        if (!round_trip())
+            failures++;
+        if (syscall(SYS_close_range, 3, ~0U, 0))
+            die("close_range: %s", strerror(errno));
+        before = open_fds();
+        for (int i = 0; i < 10; i++)
+            if (!round_trip())
+                failures++;
+    } else if (!strcmp(mode, "lowfd")) {
+        /* Exactly one descriptor free: a round trip needs four, so it must fail with EMFILE exactly as
+         * without the shim, and after closing two the program can still use its last descriptors. */
+        int p[2];
+        if (pipe(p))
+            die("pipe");
+        struct rlimit rl = {(rlim_t)p[1] + 2, (rlim_t)p[1] + 2};
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            die("setrlimit: %s", strerror(errno));
+        REPORT("write", write(p[1], "x", 1));
+        char c;
+        REPORT("read", read(p[0], &c, 1));
+        int q[2];
+        REPORT("pipe with one free descriptor", pipe(q));
+        int last = REPORT("dup into the last descriptor", dup(p[0]));
+        REPORT("write", write(p[1], "y", 1));
+        REPORT("read from the last descriptor", read(last, &c, 1));
+        close(last);
+        close(p[0]);
+        close(p[1]);
+        before = open_fds();
+    } else if (!strcmp(mode, "nofree")) {
+        int p[2];
+        if (pipe(p))
+            die("pipe");
+        struct rlimit rl = {(rlim_t)p[1] + 1, (rlim_t)p[1] + 1};
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            die("setrlimit: %s", strerror(errno));
+        char c;
+        for (int i = 0; i < 3; i++) {
+            REPORT("write", write(p[1], "x", 1));
+            REPORT("read", read(p[0], &c, 1));
+        }
+        close(p[0]);
+        close(p[1]);
+        before = open_fds();
+    } else {
+        die("unknown mode %s", mode);
+    }
+    printf("failures %d\n", atomic_load(&failures));
+    printf("descriptors leaked %d\n", open_fds() - before);
+    return atomic_load(&failures) ? 1 : 0;
+}
