@@ -40,7 +40,6 @@
 
 #define TAG_CALL 1u
 #define TAG_CANCEL 2u
-#define REFUSALS_BEFORE_GIVING_UP 16
 
 static int process_refused;  /* io_uring is not allowed in this process (seccomp, sysctl...) */
 static unsigned live_rings;
@@ -171,7 +170,6 @@ static int create_ring(struct iou_thread *t)
         t->ring.ring_fd = -1;
     }
     t->ring_state = IOU_RING_READY;
-    t->refusals = 0;
     iou_stats_ring_created();
     return 0;
 failed:
@@ -332,11 +330,13 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
         if (refused) {
             if (t->ring_fd >= 0 && (refused == -EBADF || refused == -EOPNOTSUPP || refused == -ENXIO))
                 abandon_lost_ring(t);
-            else if (++t->refusals >= REFUSALS_BEFORE_GIVING_UP)
-                t->ring_state = IOU_RING_FAILED; /* released at thread exit, never here: see vfork */
+            else if (refusal_is_final(refused))
+                t->ring_state = IOU_RING_FAILED; /* a seccomp filter installed mid-run */
+            /* Other refusals change nothing: a vfork child runs on its parent's thread state and is
+             * refused (EBADF: the registered ring is not its; EEXIST: single issuer), and must leave
+             * the parent's ring as it found it. */
             return IOU_RING_REFUSED;
         }
-        t->refusals = 0;
         while (next_completion(t, false, &res, &kind) == 0)
             if (kind == TAG_CALL)
                 return res;

@@ -106,7 +106,6 @@ static struct iou_thread *claim(void)
         if (t) {
             t->ring_state = IOU_RING_NONE;
             t->busy = 0;
-            t->refusals = 0;
             pthread_setspecific(exit_key, t);
             self = t;
         }

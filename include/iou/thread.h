@@ -17,7 +17,6 @@ struct iou_thread {
     uint64_t seq;             /* numbers this thread's requests; stale completions are recognised */
     uint8_t ring_state;       /* enum iou_ring_state */
     uint8_t busy;             /* a call of this thread is inside the shim (signal-handler re-entry guard) */
-    uint8_t refusals;         /* submissions refused in a row (see ring.c) */
     int ring_fd;              /* the ring's own descriptor, -1 once registered and closed */
     uint32_t claimed;         /* 1 while a live thread owns this block */
     struct iou_stats stats;

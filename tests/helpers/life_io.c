@@ -3,6 +3,7 @@
  *   threads N      N threads one after another, each doing one round trip (ring per thread, released)
  *   concurrent N   N threads at once, each doing round trips until all have started
  *   fork           parent and child both do I/O at once after fork, before and without exec
+ *   vfork          vfork children write into a pipe before _exit, many times; the parent goes on
  *   closeall       close_range(3, ~0U, 0) like a daemon, then keep doing I/O on new pipes
  *   lowfd          RLIMIT_NOFILE set so the program has exactly one free descriptor, then I/O
  *   nofree         RLIMIT_NOFILE set so the program has no free descriptor, then I/O
@@ -108,6 +109,30 @@ int main(int argc, char **argv)
             if (!WIFEXITED(status) || WEXITSTATUS(status))
                 failures++;
         }
+    } else if (!strcmp(mode, "vfork")) {
+        int p[2];
+        if (pipe(p) || !round_trip())
+            die("pipe");
+        for (volatile int i = 0; i < 50; i++) {
+            pid_t pid = vfork();
+            if (pid == 0) {
+                /* A vfork child shares the parent's memory, so also its thread state: it must not
+                 * disturb the parent's ring. */
+                if (write(p[1], "c", 1) != 1)
+                    _exit(1);
+                _exit(0);
+            }
+            int status;
+            waitpid(pid, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status))
+                failures++;
+        }
+        char buf[64];
+        REPORT("bytes the children wrote", read(p[0], buf, sizeof(buf)));
+        if (!round_trip())
+            failures++;
+        close(p[0]);
+        close(p[1]);
     } else if (!strcmp(mode, "closeall")) {
         if (!round_trip())
             failures++;
