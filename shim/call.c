@@ -56,6 +56,8 @@ bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd)
         goto libc;
     }
     why = iou_ring_ready(c->t, info->opcode);
+    if (!why && info->opcode_also)
+        why = iou_ring_ready(c->t, info->opcode_also);
     if (why)
         goto libc;
     if ((IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) && !iou_ring_can_wait()) {

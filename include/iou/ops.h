@@ -73,6 +73,7 @@ enum iou_dir { IOU_DIR_NONE, IOU_DIR_IN, IOU_DIR_OUT };
 struct iou_op_info {
     const char *name;
     uint8_t opcode;        /* the io_uring opcode the ring path uses */
+    uint8_t opcode_also;   /* another opcode it may use (continuations, no address); 0: none */
     uint8_t dir;           /* enum iou_dir: data into or out of the program */
     bool positional;       /* takes an explicit file offset */
     bool interruptible;    /* a signal may end it early (fsync, like the syscall, cannot) */

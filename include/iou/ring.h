@@ -17,7 +17,8 @@ struct iou_run {
     int nonblock_fd;     /* before blocking, check that this fd is still blocking; -1: don't */
 };
 
-/* Makes sure t has a ring. 0, or the reason to use libc (IOU_BYPASS_NORING / _UNSUPPORTED). */
+/* Makes sure t has a ring whose kernel knows opcode. 0, or the reason to use libc
+ * (IOU_BYPASS_NORING / IOU_BYPASS_UNSUPPORTED). */
 int iou_ring_ready(struct iou_thread *t, uint8_t opcode);
 
 /* The scratch request to fill with io_uring_prep_*() before iou_ring_run(). */
