@@ -56,7 +56,10 @@ $(BUILD)/bench/%: bench/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -o $@ $< -l:liburing.a -lpthread
 
-test: all
+# install-deps is a quick dpkg check when everything is there, so `make test` works on a fresh machine.
+test:
+	$(Q)scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run
 
 bench: all $(BENCHES)

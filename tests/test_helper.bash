@@ -25,22 +25,30 @@ _sanitizer_preload() {
 # Stats of every process of one run land in this directory, one file per pid.
 stats_dir() { echo "${BATS_TEST_TMPDIR}/stats"; }
 
-# shim_env: the environment prefix that puts the shim in front of a command, per IOU_TEST_MODE.
-# Usage: shim_env cmd args...   (runs cmd under the shim; stats go to $(stats_dir))
-shim_env() {
-    mkdir -p "$(stats_dir)"
+# mode_wrap: sets MODE_WRAP, the command prefix IOU_TEST_MODE puts around every "with shim" run.
+mode_wrap() {
+    case "$IOU_TEST_MODE" in
+        deny-eperm)  MODE_WRAP=("${HELPERS}/deny_uring" EPERM) ;;
+        deny-enosys) MODE_WRAP=("${HELPERS}/deny_uring" ENOSYS) ;;
+        disable)     MODE_WRAP=(env IOU_SHIM_DISABLE=1) ;;
+        *)           MODE_WRAP=() ;;
+    esac
+}
+
+# shim_preload: the LD_PRELOAD value for the shim (a sanitizer runtime first when one is built in).
+shim_preload() {
     local pre
     pre="$(_sanitizer_preload)"
-    local preload="${SHIM}"
-    [ -n "$pre" ] && preload="${pre}:${SHIM}"
-    local wrap=()
-    case "$IOU_TEST_MODE" in
-        deny-eperm)  wrap=("${HELPERS}/deny_uring" EPERM) ;;
-        deny-enosys) wrap=("${HELPERS}/deny_uring" ENOSYS) ;;
-        disable)     wrap=(env IOU_SHIM_DISABLE=1) ;;
-    esac
-    env LD_PRELOAD="$preload" IOU_SHIM_STATS="$(stats_dir)/stats.%p" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
-        "${wrap[@]}" "$@"
+    echo "${pre:+$pre:}${SHIM}"
+}
+
+# shim_env: runs a command under the shim, per IOU_TEST_MODE; stats go to $(stats_dir).
+# Usage: shim_env cmd args...
+shim_env() {
+    mkdir -p "$(stats_dir)"
+    mode_wrap
+    env LD_PRELOAD="$(shim_preload)" IOU_SHIM_STATS="$(stats_dir)/stats.%p" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "${MODE_WRAP[@]}" "$@"
 }
 
 # run_shim / run_plain: bats `run` with and without the shim.
