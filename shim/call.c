@@ -104,7 +104,9 @@ long iou_call_skip(enum iou_op op, enum iou_bypass why)
 
 bool iou_call_would_punt(const struct iou_call *c)
 {
-    if (iou_config()->route != IOU_ROUTE_RING)
+    /* `auto` avoids punts as `ring` does until it measures both paths (the performance issue). */
+    enum iou_route_mode route = iou_config()->route;
+    if (route != IOU_ROUTE_RING && route != IOU_ROUTE_AUTO)
         return false;
     return iou_punt_get(c->fdi.fs_slot, (enum iou_dir)iou_ops[c->op].dir) == IOU_PUNT_WORKER;
 }

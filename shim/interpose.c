@@ -548,3 +548,18 @@ __attribute__((destructor)) static void iou_end(void)
 {
     iou_stats_report();
 }
+
+/* Processes that end with _exit (dash, forked children) skip destructors: report here too. */
+EXPORT void _exit(int status)
+{
+    iou_stats_report();
+    iou_libc()->_exit(status);
+    __builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+    iou_stats_report();
+    iou_libc()->_Exit(status);
+    __builtin_unreachable();
+}

@@ -105,7 +105,8 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq)
     if (!streamlike) {
         if (iou_call_would_punt(c))
             return iou_call_to_libc(c, IOU_BYPASS_PUNT);
-        probing = iou_config()->route == IOU_ROUTE_RING && !(rq->rw_flags & RWF_NOWAIT) &&
+        enum iou_route_mode route = iou_config()->route;
+        probing = (route == IOU_ROUTE_RING || route == IOU_ROUTE_AUTO) && !(rq->rw_flags & RWF_NOWAIT) &&
                   iou_punt_get(c->fdi.fs_slot, out ? IOU_DIR_OUT : IOU_DIR_IN) == IOU_PUNT_UNKNOWN;
     }
     bool continue_short = out && !nowait && (c->fdi.kind == IOU_FD_PIPE || c->fdi.kind == IOU_FD_STREAM);

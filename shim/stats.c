@@ -1,6 +1,7 @@
 /* Stats: counts per call kept per thread (iou/stats.h), summed and printed once at process exit when
  * IOU_SHIM_STATS asks, as text lines or one JSON object. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,8 @@
  * use, close-on-exec, and checked to still be that file before anything is written to it. */
 #define STDERR_COPY_MIN 900
 static int stderr_copy = -1;
+static int stats_pid;      /* the process these counts belong to; a vfork child shares them */
+static int reported;
 static struct stat stderr_identity;
 
 /* Calls made by threads that have no state block (exiting, or out of memory). */
@@ -134,9 +137,18 @@ static void format_json(struct out *o, const struct iou_stats *s, int pid, const
     put(o, "}}\n");
 }
 
+/* A forked child reports its own counts under its own pid (thread.c resets the counts). */
+static void stats_after_fork_in_child(void)
+{
+    stats_pid = iou_sys_getpid();
+    reported = 0;
+}
+
 void iou_stats_start(void)
 {
     const struct iou_config *cfg = iou_config();
+    stats_pid = iou_sys_getpid();
+    pthread_atfork(NULL, NULL, stats_after_fork_in_child);
     if (!cfg->stats || cfg->stats_path[0])
         return;
     int fd = (int)iou_sys3(SYS_fcntl, 2, F_DUPFD_CLOEXEC, STDERR_COPY_MIN);
@@ -161,13 +173,17 @@ void iou_stats_report(void)
     const struct iou_config *cfg = iou_config();
     if (!cfg->stats)
         return;
+    /* Once per process (exit runs destructors and may then reach _exit), and never from a vfork child,
+     * which would report its parent's counts under its own pid. */
+    int pid = iou_sys_getpid();
+    if (pid != stats_pid || __atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
+        return;
     static struct iou_stats sum;
     static struct out o;
     memset(&sum, 0, sizeof(sum));
     o.len = 0;
     add_counts(&sum, &homeless);
     iou_thread_foreach(add_block, &sum);
-    int pid = iou_sys_getpid();
     if (cfg->stats_json)
         format_json(&o, &sum, pid, cfg);
     else

@@ -67,7 +67,9 @@
     X(int, daemon, (int, int))                                                                 \
     X(long, syscall, (long, ...))                                                              \
     X(int, sigaction, (int, const struct sigaction *, struct sigaction *))                     \
-    X(void, __chk_fail, (void))
+    X(void, __chk_fail, (void))                                                                \
+    X(void, _exit, (int))                                                                      \
+    X(void, _Exit, (int))
 
 #define IOU_LIBC_MEMBER(ret, name, params) ret(*name) params;
 struct iou_libc {
