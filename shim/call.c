@@ -14,7 +14,7 @@ static enum iou_bypass kind_bypass(const struct iou_call *c)
         return IOU_BYPASS_TERMINAL;
     case IOU_FD_REG:
     case IOU_FD_BLK:
-        return iou_ops[c->op].positional ? IOU_BYPASS_KIND : IOU_BYPASS_POSITION;
+        return c->positional ? IOU_BYPASS_KIND : IOU_BYPASS_POSITION;
     default:
         return IOU_BYPASS_KIND;
     }
@@ -22,12 +22,18 @@ static enum iou_bypass kind_bypass(const struct iou_call *c)
 
 bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd)
 {
+    return iou_call_begin_as(c, op, op, fd);
+}
+
+bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd)
+{
     const struct iou_config *cfg = iou_config();
-    const struct iou_op_info *info = &iou_ops[op];
+    const struct iou_op_info *info = &iou_ops[route_as];
     int why;
     c->op = op;
     c->fd = fd;
     c->t = NULL;
+    c->positional = info->positional;
     if (cfg->route == IOU_ROUTE_LIBC || !(cfg->ops_enabled & (1u << op))) {
         why = IOU_BYPASS_DISABLED;
         goto libc;

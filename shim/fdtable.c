@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/time.h>
 #include <termios.h>
 
@@ -25,6 +27,7 @@
 #define BIT_NONBLOCK (1ull << 1)
 #define BIT_TIMEOUT (1ull << 2)
 #define BIT_NO_NOWAIT (1ull << 3)
+#define BIT_FIFO (1ull << 4)
 #define KIND_SHIFT 8
 #define SLOT_SHIFT 16
 #define GEN_SHIFT 32
@@ -53,7 +56,8 @@ static uint64_t *get_table(void)
 static uint64_t pack(const struct iou_fd_info *info)
 {
     return BIT_KNOWN | (info->nonblock ? BIT_NONBLOCK : 0) | (info->timeout ? BIT_TIMEOUT : 0) |
-           (info->no_nowait ? BIT_NO_NOWAIT : 0) | ((uint64_t)info->kind << KIND_SHIFT) |
+           (info->no_nowait ? BIT_NO_NOWAIT : 0) | (info->fifo ? BIT_FIFO : 0) |
+           ((uint64_t)info->kind << KIND_SHIFT) |
            ((uint64_t)info->fs_slot << SLOT_SHIFT);
 }
 
@@ -63,6 +67,7 @@ static void unpack(uint64_t word, struct iou_fd_info *info)
     info->nonblock = word & BIT_NONBLOCK;
     info->timeout = word & BIT_TIMEOUT;
     info->no_nowait = word & BIT_NO_NOWAIT;
+    info->fifo = word & BIT_FIFO;
     info->fs_slot = (uint8_t)(word >> SLOT_SHIFT);
 }
 
@@ -104,9 +109,12 @@ static int probe(int fd, struct iou_fd_info *info)
         info->kind = IOU_FD_BLK;
         info->fs_slot = iou_punt_slot(st.st_rdev);
         break;
-    case S_IFIFO:
+    case S_IFIFO: {
+        struct statfs fs;
         info->kind = IOU_FD_PIPE;
+        info->fifo = iou_sys2(SYS_fstatfs, fd, &fs) == 0 && fs.f_type != PIPEFS_MAGIC;
         break;
+    }
     case S_IFDIR:
         info->kind = IOU_FD_DIR;
         break;

@@ -15,6 +15,7 @@
  *   kernel can finish it inline; where it would hand it to a worker, libc does it (iou/punt.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/uio.h>
 
 #include "iou/call.h"
@@ -23,8 +24,14 @@
 #include "iou/punt.h"
 #include "iou/sys.h"
 
+/* preadv2/pwritev2 flags the ring honours as the system call does. RWF_HIPRI is refused on a ring
+ * without IORING_SETUP_IOPOLL (EINVAL) where preadv2 ignores it for buffered I/O; newer flags
+ * (RWF_NOAPPEND, RWF_ATOMIC, RWF_DONTCACHE...) are left to libc. */
+#define RING_RWF_FLAGS (RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND)
+
 struct rw_request {
-    void *buf;                /* one buffer, or NULL for a vector */
+    bool vectored;
+    void *buf;                /* one buffer (may be NULL: the kernel says EFAULT) */
     size_t len;
     const struct iovec *iov;  /* the program's vector */
     int iovcnt;
@@ -54,7 +61,7 @@ static void advance(const struct rw_request *rq, struct cursor *cur, size_t n)
 
 static size_t total_length(const struct rw_request *rq)
 {
-    if (!rq->iov)
+    if (!rq->vectored)
         return rq->len;
     size_t sum = 0;
     for (int i = 0; i < rq->iovcnt; i++)
@@ -69,7 +76,7 @@ static void prepare(struct iou_call *c, const struct rw_request *rq, const struc
     struct io_uring_sqe *sqe = iou_ring_request(c->t);
     bool out = iou_ops[c->op].dir == IOU_DIR_OUT;
     off_t off = rq->off < 0 ? -1 : rq->off + (off_t)done;
-    if (rq->buf) {
+    if (!rq->vectored) {
         char *p = (char *)rq->buf + done;
         if (out)
             io_uring_prep_write(sqe, c->fd, p, (unsigned)(rq->len - done), (uint64_t)off);
@@ -94,10 +101,29 @@ static void prepare(struct iou_call *c, const struct rw_request *rq, const struc
     sqe->rw_flags = rw_flags;
 }
 
+/* A transfer of zero bytes that the ring would not finish as the system call does: read(2) of nothing
+ * returns 0 at once, but the ring polls a FIFO (no FMODE_NOWAIT) for data that may never come; and a
+ * zero-length writev(2) returns 0 before the socket is looked at, where the ring's reaches the socket and
+ * can fail EPIPE and raise SIGPIPE. Only in those two cases is the program's vector read first. */
+static bool empty_transfer_differs(const struct iou_call *c, const struct rw_request *rq, bool out)
+{
+    bool fifo_read = !out && c->fdi.fifo;
+    bool socket_writev = out && rq->vectored && (IOU_KINDS_SOCKET & (1u << c->fdi.kind));
+    if (!fifo_read && !socket_writev)
+        return false;
+    if (!rq->vectored)
+        return rq->len == 0;
+    if (rq->iovcnt <= 0 || !rq->iov)
+        return true; /* let libc give EINVAL, 0 or EFAULT */
+    return rq->iovcnt <= IOV_MAX && total_length(rq) == 0;
+}
+
 static long rw_run(struct iou_call *c, const struct rw_request *rq)
 {
     bool out = iou_ops[c->op].dir == IOU_DIR_OUT;
     bool streamlike = (IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) != 0;
+    if (empty_transfer_differs(c, rq, out))
+        return iou_call_to_libc(c, IOU_BYPASS_FLAGS);
     bool nowait = streamlike && c->fdi.nonblock;
     bool probing = false;
     if (nowait && c->fdi.no_nowait)
@@ -156,7 +182,7 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq)
             total = total_length(rq);
         if (done >= total)
             return (long)done;
-        if (rq->iov)
+        if (rq->vectored)
             advance(rq, &cur, (size_t)res);
     }
 }
@@ -170,13 +196,15 @@ long iou_rw_single(enum iou_op op, int fd, void *buf, size_t len, off_t off)
     struct iou_call c;
     if (!iou_call_begin(&c, op, fd))
         return IOU_USE_LIBC;
-    struct rw_request rq = {.buf = buf, .len = len, .off = iou_ops[op].positional ? off : -1};
+    struct rw_request rq = {.vectored = false, .buf = buf, .len = len, .off = iou_ops[op].positional ? off : -1};
     return iou_call_end(&c, rw_run(&c, &rq));
 }
 
 long iou_rw_vector(enum iou_op op, int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
 {
     enum iou_op route_as = op;
+    if (flags & ~RING_RWF_FLAGS)
+        return iou_call_skip(op, IOU_BYPASS_FLAGS);
     if (op == IOU_OP_PREADV2 || op == IOU_OP_PWRITEV2) {
         /* Offset -1 means the file position, as readv/writev. */
         if (off == -1)
@@ -187,9 +215,9 @@ long iou_rw_vector(enum iou_op op, int fd, const struct iovec *iov, int iovcnt, 
         return iou_call_skip(op, IOU_BYPASS_FLAGS);
     }
     struct iou_call c;
-    if (!iou_call_begin(&c, route_as, fd))
+    if (!iou_call_begin_as(&c, op, route_as, fd))
         return IOU_USE_LIBC;
-    struct rw_request rq = {.iov = iov, .iovcnt = iovcnt, .off = iou_ops[route_as].positional ? off : -1,
-                            .rw_flags = flags};
+    struct rw_request rq = {.vectored = true, .iov = iov, .iovcnt = iovcnt,
+                            .off = iou_ops[route_as].positional ? off : -1, .rw_flags = flags};
     return iou_call_end(&c, rw_run(&c, &rq));
 }

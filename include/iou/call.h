@@ -20,11 +20,16 @@ struct iou_call {
     int fd;
     struct iou_fd_info fdi;
     struct iou_thread *t;
+    bool positional;   /* takes an explicit offset (false for preadv2/pwritev2 at offset -1) */
 };
 
 /* Decides the path of a call on fd. True: the ring (the thread is marked busy until iou_call_end).
  * False: libc, already counted with its reason. */
 bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd);
+
+/* The same for a call counted as op but routed by the rules of route_as (preadv2 at offset -1 is
+ * position-relative, as readv). */
+bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd);
 
 /* Ends a ring call and counts its result; returns result unchanged. IOU_RING_REFUSED becomes
  * IOU_USE_LIBC (counted as a fallback). */

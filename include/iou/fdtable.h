@@ -15,6 +15,7 @@ struct iou_fd_info {
     bool nonblock;     /* O_NONBLOCK was set when last looked at */
     bool timeout;      /* socket with SO_RCVTIMEO or SO_SNDTIMEO */
     bool no_nowait;    /* the file refused RWF_NOWAIT: nonblocking calls use libc */
+    bool fifo;         /* a named pipe (not pipefs): no FMODE_NOWAIT, so ring reads poll first */
     uint8_t fs_slot;   /* file system slot for the punt probe (files and block devices) */
 };
 
