@@ -4,6 +4,7 @@
 
 #include "iou/call.h"
 #include "iou/config.h"
+#include "iou/ftable.h"
 #include "iou/punt.h"
 #include "iou/stats.h"
 
@@ -34,6 +35,7 @@ bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as,
     c->fd = fd;
     c->t = NULL;
     c->positional = info->positional;
+    c->fixed = false;
     if (cfg->route == IOU_ROUTE_LIBC || !(cfg->ops_enabled & (1u << op))) {
         why = IOU_BYPASS_DISABLED;
         goto libc;
@@ -79,6 +81,17 @@ libc:
     return false;
 }
 
+int iou_call_run(struct iou_call *c, const struct iou_run *how)
+{
+    struct io_uring_sqe *sqe = iou_ring_request(c->t);
+    /* Slots are numbered as the descriptors, so the request's fd stays as prepared. */
+    if (iou_ftable_slot(c->t, c->fd, c->fdi.gen) >= 0) {
+        sqe->flags |= IOSQE_FIXED_FILE;
+        c->fixed = true;
+    }
+    return iou_ring_run(c->t, how);
+}
+
 long iou_call_end(struct iou_call *c, long result)
 {
     struct iou_stats *s = &c->t->stats;
@@ -90,6 +103,8 @@ long iou_call_end(struct iou_call *c, long result)
     if (result == IOU_USE_LIBC)
         return result;
     iou_stat_bump(&s->ring[c->op]);
+    if (c->fixed)
+        iou_stat_bump(&s->fixed[c->op]);
     if (result < 0)
         iou_stat_bump(&s->errors[c->op]);
     return result;

@@ -26,6 +26,7 @@ static const struct iou_config defaults = {
     .route = IOU_ROUTE_RING,
     .queue_depth = IOU_DEFAULT_QUEUE_DEPTH,
     .max_rings = IOU_DEFAULT_MAX_RINGS,
+    .files = IOU_DEFAULT_FILES,
     .ops_enabled = (1u << IOU_OP_COUNT) - 1,
 };
 
@@ -164,6 +165,7 @@ static void read_all(struct iou_config *c)
 
     read_number("IOU_SHIM_QUEUE_DEPTH", 2, 4096, &c->queue_depth);
     read_number("IOU_SHIM_MAX_RINGS", 0, 65536, &c->max_rings);
+    read_number("IOU_SHIM_FILES", 0, 65536, &c->files);
     read_ops(c);
 
     const char *stats = secure_getenv("IOU_SHIM_STATS");

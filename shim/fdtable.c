@@ -69,6 +69,7 @@ static void unpack(uint64_t word, struct iou_fd_info *info)
     info->no_nowait = word & BIT_NO_NOWAIT;
     info->fifo = word & BIT_FIFO;
     info->fs_slot = (uint8_t)(word >> SLOT_SHIFT);
+    info->gen = (uint32_t)(word >> GEN_SHIFT);
 }
 
 static bool socket_has_timeout(int fd)
@@ -169,6 +170,7 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info)
     if (r < 0)
         return r;
     /* Store only if nobody forgot fd meanwhile; otherwise the facts serve this call alone. */
+    info->gen = (uint32_t)(word >> GEN_SHIFT);
     uint64_t learned = (word & ~FACTS_MASK) | pack(info);
     __atomic_compare_exchange_n(&t[fd], &word, learned, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
     return 0;

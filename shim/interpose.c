@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "iou/call.h"
 #include "iou/config.h"
 #include "iou/fdtable.h"
+#include "iou/ftable.h"
 #include "iou/libc.h"
 #include "iou/ops_impl.h"
 #include "iou/signals.h"
@@ -168,7 +170,7 @@ EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     long r = iou_net_accept(IOU_OP_ACCEPT, fd, addr, addrlen, 0);
     if (r == IOU_USE_LIBC) {
         r = iou_libc()->accept(fd, addr, addrlen);
-        iou_fd_forget((int)r);
+        iou_ftable_forget((int)r);
         return (int)r;
     }
     return (int)finish(r);
@@ -179,7 +181,7 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
     long r = iou_net_accept(IOU_OP_ACCEPT4, fd, addr, addrlen, flags);
     if (r == IOU_USE_LIBC) {
         r = iou_libc()->accept4(fd, addr, addrlen, flags);
-        iou_fd_forget((int)r);
+        iou_ftable_forget((int)r);
         return (int)r;
     }
     return (int)finish(r);
@@ -247,30 +249,30 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 EXPORT int close(int fd)
 {
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     int r = iou_libc()->close(fd);
-    iou_fd_forget(fd); /* a lookup racing with the close may have learned the old file again */
+    iou_ftable_forget(fd); /* a lookup racing with the close may have learned the old file again */
     return r;
 }
 
 EXPORT int dup(int fd)
 {
     int r = iou_libc()->dup(fd);
-    iou_fd_forget(r);
+    iou_ftable_forget(r);
     return r;
 }
 
 EXPORT int dup2(int fd, int newfd)
 {
     int r = iou_libc()->dup2(fd, newfd);
-    iou_fd_forget(newfd);
+    iou_ftable_forget(newfd);
     return r;
 }
 
 EXPORT int dup3(int fd, int newfd, int flags)
 {
     int r = iou_libc()->dup3(fd, newfd, flags);
-    iou_fd_forget(newfd);
+    iou_ftable_forget(newfd);
     return r;
 }
 
@@ -278,7 +280,7 @@ EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     int r = iou_libc()->close_range(first, last, flags);
     if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
-        iou_fd_forget_range(first, last);
+        iou_ftable_forget_range(first, last);
     return r;
 }
 
@@ -286,7 +288,7 @@ EXPORT void closefrom(int lowfd)
 {
     iou_libc()->closefrom(lowfd);
     if (lowfd >= 0)
-        iou_fd_forget_range((unsigned)lowfd, ~0u);
+        iou_ftable_forget_range((unsigned)lowfd, ~0u);
 }
 
 /* fcntl's third argument is an int or a pointer; both travel in one register-sized slot. */
@@ -294,9 +296,9 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
     int r = real(fd, cmd, arg);
     if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-        iou_fd_forget(r);
+        iou_ftable_forget(r);
     else if (cmd == F_SETFL)
-        iou_fd_forget(fd);
+        iou_ftable_forget(fd);
     return r;
 }
 
@@ -327,7 +329,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
     va_end(ap);
     int r = iou_libc()->ioctl(fd, request, arg);
     if (request == FIONBIO)
-        iou_fd_forget(fd);
+        iou_ftable_forget(fd);
     return r;
 }
 
@@ -335,22 +337,22 @@ EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t 
 {
     int r = iou_libc()->setsockopt(fd, level, name, value, len);
     if (level == SOL_SOCKET)
-        iou_fd_forget(fd); /* SO_RCVTIMEO / SO_SNDTIMEO in any of their spellings */
+        iou_ftable_forget(fd); /* SO_RCVTIMEO / SO_SNDTIMEO in any of their spellings */
     return r;
 }
 
 /* Descriptors the program creates: forgotten in case their number's last close was not seen. */
 static int fresh(int fd)
 {
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     return fd;
 }
 
 static void fresh_pair(int r, const int *fds)
 {
     if (r == 0) {
-        iou_fd_forget(fds[0]);
-        iou_fd_forget(fds[1]);
+        iou_ftable_forget(fds[0]);
+        iou_ftable_forget(fds[1]);
     }
 }
 
@@ -426,16 +428,16 @@ EXPORT int creat64(const char *path, mode_t mode) { return fresh(iou_libc()->cre
 EXPORT int fclose(FILE *fp)
 {
     int fd = fp ? fileno(fp) : -1;
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     int r = iou_libc()->fclose(fp);
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     return r;
 }
 
 EXPORT int fcloseall(void)
 {
     int r = iou_libc()->fcloseall();
-    iou_fd_forget_all();
+    iou_ftable_forget_all();
     return r;
 }
 
@@ -443,9 +445,9 @@ EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
 {
     int fd = fp ? fileno(fp) : -1;
     FILE *r = iou_libc()->freopen(path, mode, fp);
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     if (r)
-        iou_fd_forget(fileno(r));
+        iou_ftable_forget(fileno(r));
     return r;
 }
 
@@ -454,9 +456,9 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
     int fd = fp ? fileno(fp) : -1;
     const struct iou_libc *libc = iou_libc();
     FILE *r = (libc->freopen64 ? libc->freopen64 : libc->freopen)(path, mode, fp);
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     if (r)
-        iou_fd_forget(fileno(r));
+        iou_ftable_forget(fileno(r));
     return r;
 }
 
@@ -464,7 +466,7 @@ EXPORT int pclose(FILE *fp)
 {
     int fd = fp ? fileno(fp) : -1;
     int r = iou_libc()->pclose(fp);
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     return r;
 }
 
@@ -472,14 +474,14 @@ EXPORT int closedir(DIR *dir)
 {
     int fd = dirfd(dir); /* closedir(NULL) crashes in glibc as well */
     int r = iou_libc()->closedir(dir);
-    iou_fd_forget(fd);
+    iou_ftable_forget(fd);
     return r;
 }
 
 EXPORT int daemon(int nochdir, int noclose)
 {
     int r = iou_libc()->daemon(nochdir, noclose);
-    iou_fd_forget_range(0, 2); /* replaced by /dev/null inside glibc */
+    iou_ftable_forget_range(0, 2); /* replaced by /dev/null inside glibc */
     return r;
 }
 
@@ -495,26 +497,34 @@ EXPORT long syscall(long number, ...)
     long r = iou_libc()->syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
     switch (number) {
     case SYS_close:
-        iou_fd_forget((int)a[0]);
+        iou_ftable_forget((int)a[0]);
         break;
     case SYS_close_range:
         if (r == 0 && !(a[2] & CLOSE_RANGE_CLOEXEC))
-            iou_fd_forget_range((unsigned)a[0], (unsigned)a[1]);
+            iou_ftable_forget_range((unsigned)a[0], (unsigned)a[1]);
         break;
 #ifdef SYS_dup2
     case SYS_dup2:
 #endif
     case SYS_dup3:
-        iou_fd_forget((int)a[1]);
+        iou_ftable_forget((int)a[1]);
         break;
     case SYS_fcntl:
     case SYS_ioctl:
-        iou_fd_forget((int)a[0]);
+        iou_ftable_forget((int)a[0]);
         if (r >= 0 && (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC))
-            iou_fd_forget((int)r);
+            iou_ftable_forget((int)r);
         break;
     }
     return r;
+}
+
+/* ---- threads: registered files exist only while the process has one thread (shim/ftable.c) ---- */
+
+EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
+{
+    iou_ftable_before_new_thread();
+    return iou_libc()->pthread_create(thread, attr, start, arg);
 }
 
 /* ---- signals: see iou/signals.h ---- */

@@ -60,7 +60,7 @@ long iou_net_accept(enum iou_op op, int fd, struct sockaddr *addr, socklen_t *ad
         if (c.fdi.nonblock)
             sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
         struct iou_run how = run_for(&c);
-        res = iou_ring_run(c.t, &how);
+        res = iou_call_run(&c, &how);
         if (res == -EAGAIN && c.fdi.nonblock && turned_blocking(&c))
             continue;
         break;
@@ -74,7 +74,7 @@ long iou_net_accept(enum iou_op op, int fd, struct sockaddr *addr, socklen_t *ad
 }
 
 /* One receive through the ring, retried as blocking if the socket was made blocking meanwhile. */
-static int recv_once(struct iou_call *c, void *buf, size_t len, struct msghdr *msg, int flags)
+static int recv_once(struct iou_call *c, void *buf, size_t len, struct msghdr *msg, int flags, bool moved)
 {
     for (;;) {
         struct io_uring_sqe *sqe = iou_ring_request(c->t);
@@ -84,7 +84,8 @@ static int recv_once(struct iou_call *c, void *buf, size_t len, struct msghdr *m
         else
             io_uring_prep_recv(sqe, c->fd, buf, len, f);
         struct iou_run how = run_for(c);
-        int res = iou_ring_run(c->t, &how);
+        how.any_signal_ends = moved;
+        int res = iou_call_run(c, &how);
         if (res == -EAGAIN && c->fdi.nonblock && !(flags & MSG_DONTWAIT) && turned_blocking(c))
             continue;
         return res;
@@ -106,11 +107,11 @@ long iou_net_recv(enum iou_op op, int fd, void *buf, size_t len, int flags, stru
     if (waitall && (c.fdi.kind != IOU_FD_STREAM || (flags & MSG_PEEK)))
         return iou_call_to_libc(&c, IOU_BYPASS_FLAGS);
     if (!waitall || c.fdi.nonblock || (flags & MSG_DONTWAIT))
-        return iou_call_end(&c, recv_once(&c, buf, len, NULL, flags & ~MSG_WAITALL));
+        return iou_call_end(&c, recv_once(&c, buf, len, NULL, flags & ~MSG_WAITALL, false));
     /* MSG_WAITALL on a blocking stream: receive until full, end of stream, an error or a signal. */
     size_t done = 0;
     for (;;) {
-        int res = recv_once(&c, (char *)buf + done, len - done, NULL, flags & ~MSG_WAITALL);
+        int res = recv_once(&c, (char *)buf + done, len - done, NULL, flags & ~MSG_WAITALL, done > 0);
         if (res == IOU_RING_REFUSED && done)
             return iou_call_end(&c, (long)done);
         if (res < 0)
@@ -130,14 +131,23 @@ long iou_net_recvmsg(int fd, struct msghdr *msg, int flags)
         return IOU_USE_LIBC;
     if (flags & MSG_WAITALL)
         return iou_call_to_libc(&c, IOU_BYPASS_FLAGS);
-    return iou_call_end(&c, recv_once(&c, NULL, 0, msg, flags));
+    return iou_call_end(&c, recv_once(&c, NULL, 0, msg, flags, false));
 }
 
-/* The kernel's socket send raises SIGPIPE on EPIPE unless MSG_NOSIGNAL; the ring's never does. */
+/* The kernel's socket send raises SIGPIPE on EPIPE unless MSG_NOSIGNAL; the ring's never does.
+ * The kernel's is thread-directed with si_code SI_USER and the process's own pid and uid
+ * (send_sig(SIGPIPE, current, 0)); rt_tgsigqueueinfo may send exactly that to its own process. */
 static void raise_sigpipe_if_due(long res, size_t done, int flags)
 {
-    if (res == -EPIPE && !done && !(flags & MSG_NOSIGNAL))
-        iou_sys_raise_here(SIGPIPE);
+    if (res != -EPIPE || done || (flags & MSG_NOSIGNAL))
+        return;
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = SIGPIPE;
+    info.si_code = SI_USER;
+    info.si_pid = iou_sys_getpid();
+    info.si_uid = (uid_t)iou_sys0(SYS_getuid);
+    iou_sys4(SYS_rt_tgsigqueueinfo, info.si_pid, iou_sys_gettid(), SIGPIPE, &info);
 }
 
 /* Sends on the ring, continuing short completions of blocking stream sends.
@@ -166,7 +176,8 @@ static long send_run(struct iou_call *c, const struct iovec *iov, int iovcnt, co
             io_uring_prep_sendmsg(sqe, c->fd, &rest, (unsigned)f);
         }
         struct iou_run how = run_for(c);
-        int res = iou_ring_run(c->t, &how);
+        how.any_signal_ends = done > 0;
+        int res = iou_call_run(c, &how);
         if (res == IOU_RING_REFUSED)
             return done ? (long)done : IOU_RING_REFUSED;
         if (res == -EAGAIN && !done && c->fdi.nonblock && !(flags & MSG_DONTWAIT) && turned_blocking(c)) {

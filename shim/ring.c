@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "iou/config.h"
+#include "iou/ftable.h"
 #include "iou/log.h"
 #include "iou/ring.h"
 #include "iou/signals.h"
@@ -222,6 +223,7 @@ static int submit_request(struct iou_thread *t)
  * descriptor, and the next call makes a new one (SEMANTICS row 14). */
 static void abandon_lost_ring(struct iou_thread *t)
 {
+    iou_ftable_release(t);
     t->ring.int_flags = 0;
     t->ring.ring_fd = -1;
     t->ring.enter_ring_fd = -1;
@@ -363,7 +365,7 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
         res = cancel_and_reap(t);
         if (!did_nothing(res))
             return res;
-        if (iou_signals_interrupting() != signals_before)
+        if (how->any_signal_ends || iou_signals_interrupting() != signals_before)
             return -EINTR;
         pthread_testcancel();
         /* Restart, as the kernel does for SA_RESTART handlers, stops and ignored signals. */
@@ -372,6 +374,7 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
 
 void iou_ring_release(struct iou_thread *t)
 {
+    iou_ftable_release(t); /* the registrations go with the ring */
     if (t->ring_state == IOU_RING_READY) {
         /* Drop the registered index (6.3+ can do it without the descriptor; older kernels drop it
          * when the thread exits anyway), then unmap; the kernel frees the ring with its last ref. */

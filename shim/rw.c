@@ -143,7 +143,8 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq)
 
     for (;;) {
         prepare(c, rq, &cur, done, &piece, rq->rw_flags | (nowait || probing ? RWF_NOWAIT : 0));
-        int res = iou_ring_run(c->t, &how);
+        how.any_signal_ends = done > 0;
+        int res = iou_call_run(c, &how);
         if (res == IOU_RING_REFUSED)
             return done ? (long)done : IOU_RING_REFUSED;
         if (probing) {

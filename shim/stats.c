@@ -101,8 +101,9 @@ static void format_text(struct out *o, const struct iou_stats *s, int pid, const
         uint64_t libc = libc_total(s, op);
         if (!s->ring[op] && !s->fallback[op] && !libc)
             continue;
-        put(o, "iou-shim[%d] %s: ring=%llu fallback=%llu errors=%llu libc=%llu", pid, iou_ops[op].name,
-            (unsigned long long)s->ring[op], (unsigned long long)s->fallback[op],
+        put(o, "iou-shim[%d] %s: ring=%llu fixed=%llu fallback=%llu errors=%llu libc=%llu", pid,
+            iou_ops[op].name, (unsigned long long)s->ring[op], (unsigned long long)s->fixed[op],
+            (unsigned long long)s->fallback[op],
             (unsigned long long)s->errors[op], (unsigned long long)libc);
         for (int why = 0; why < IOU_BYPASS_COUNT; why++)
             if (s->libc[op][why])
@@ -122,8 +123,9 @@ static void format_json(struct out *o, const struct iou_stats *s, int pid, const
         uint64_t libc = libc_total(s, op);
         if (!s->ring[op] && !s->fallback[op] && !libc)
             continue;
-        put(o, "%s\"%s\":{\"ring\":%llu,\"fallback\":%llu,\"errors\":%llu,\"libc\":%llu,\"libc_reasons\":{", sep,
-            iou_ops[op].name, (unsigned long long)s->ring[op], (unsigned long long)s->fallback[op],
+        put(o, "%s\"%s\":{\"ring\":%llu,\"fixed\":%llu,\"fallback\":%llu,\"errors\":%llu,\"libc\":%llu,"
+            "\"libc_reasons\":{", sep, iou_ops[op].name, (unsigned long long)s->ring[op],
+            (unsigned long long)s->fixed[op], (unsigned long long)s->fallback[op],
             (unsigned long long)s->errors[op], (unsigned long long)libc);
         const char *rsep = "";
         for (int why = 0; why < IOU_BYPASS_COUNT; why++)

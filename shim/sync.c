@@ -11,5 +11,5 @@ long iou_sync(enum iou_op op, int fd)
         return IOU_USE_LIBC;
     io_uring_prep_fsync(iou_ring_request(c.t), fd, op == IOU_OP_FDATASYNC ? IORING_FSYNC_DATASYNC : 0);
     struct iou_run how = {.interruptible = false, .nonblock_fd = -1};
-    return iou_call_end(&c, iou_ring_run(c.t, &how));
+    return iou_call_end(&c, iou_call_run(&c, &how));
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "iou/ftable.h"
 #include "iou/log.h"
 #include "iou/ring.h"
 #include "iou/sys.h"
@@ -45,6 +46,7 @@ static void after_fork_in_child(void)
         }
     }
     iou_stats_reset_process();
+    iou_ftable_after_fork_in_child();
 }
 
 static bool make_key(void)

@@ -134,13 +134,13 @@ good_value() {
     local pid line n=${#stderr_lines[@]}
     pid=$(cat "$DATA.pid")
     [ "$n" -ge 3 ] || { echo "expected read, write and process lines:"; echo "$stderr"; return 1; }
-    local re_call="^iou-shim\\[$pid\\] ([a-z0-9]+): ring=([0-9]+) fallback=([0-9]+) errors=([0-9]+) libc=([0-9]+)(( libc\\.[a-z]+=[0-9]+)*)$"
+    local re_call="^iou-shim\\[$pid\\] ([a-z0-9]+): ring=([0-9]+) fixed=([0-9]+) fallback=([0-9]+) errors=([0-9]+) libc=([0-9]+)(( libc\\.[a-z]+=[0-9]+)*)$"
     for line in "${stderr_lines[@]:0:n-1}"; do
         [[ "$line" =~ $re_call ]] || { echo "not a call line: $line"; return 1; }
         # libc is the sum of its reasons.
         local sum=0 kv
-        for kv in ${BASH_REMATCH[6]}; do sum=$((sum + ${kv#*=})); done
-        [ "$sum" -eq "${BASH_REMATCH[5]}" ] || { echo "libc is not the sum of its reasons: $line"; return 1; }
+        for kv in ${BASH_REMATCH[7]}; do sum=$((sum + ${kv#*=})); done
+        [ "$sum" -eq "${BASH_REMATCH[6]}" ] || { echo "libc is not the sum of its reasons: $line"; return 1; }
     done
     assert_regex "${stderr_lines[n-1]}" "^iou-shim\\[$pid\\] process: route=ring rings=[0-9]+ ring_failures=[0-9]+$"
     # cat read a regular file at its position (libc) and wrote to a pipe (the ring).

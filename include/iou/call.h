@@ -21,6 +21,7 @@ struct iou_call {
     struct iou_fd_info fdi;
     struct iou_thread *t;
     bool positional;   /* takes an explicit offset (false for preadv2/pwritev2 at offset -1) */
+    bool fixed;        /* went through a registered-file slot */
 };
 
 /* Decides the path of a call on fd. True: the ring (the thread is marked busy until iou_call_end).
@@ -30,6 +31,10 @@ bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd);
 /* The same for a call counted as op but routed by the rules of route_as (preadv2 at offset -1 is
  * position-relative, as readv). */
 bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd);
+
+/* Runs the call's prepared request (iou_ring_request) on the ring, through the descriptor's
+ * registered-file slot when it has one; see iou_ring_run for the result. */
+int iou_call_run(struct iou_call *c, const struct iou_run *how);
 
 /* Ends a ring call and counts its result; returns result unchanged. IOU_RING_REFUSED becomes
  * IOU_USE_LIBC (counted as a fallback). */

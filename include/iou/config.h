@@ -14,6 +14,7 @@ struct iou_config {
     enum iou_route_mode route;
     unsigned queue_depth;
     unsigned max_rings;
+    unsigned files;                /* registered-file slots per ring at most; 0: no registration */
     uint32_t ops_enabled;          /* bit per enum iou_op */
     bool stats;
     bool stats_json;
@@ -29,6 +30,7 @@ struct iou_config {
 
 #define IOU_DEFAULT_QUEUE_DEPTH 16
 #define IOU_DEFAULT_MAX_RINGS 1024
+#define IOU_DEFAULT_FILES 4096
 
 /* The configuration, read on first use (safe from constructors and signal handlers). */
 const struct iou_config *iou_config(void);

@@ -17,6 +17,7 @@ struct iou_fd_info {
     bool no_nowait;    /* the file refused RWF_NOWAIT: nonblocking calls use libc */
     bool fifo;         /* a named pipe (not pipefs): no FMODE_NOWAIT, so ring reads poll first */
     uint8_t fs_slot;   /* file system slot for the punt probe (files and block devices) */
+    uint32_t gen;      /* changes whenever the number is closed or replaced */
 };
 
 /* Fills *info for fd. Returns 0, -EBADF (or another -errno) when fd is not open, or

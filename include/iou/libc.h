@@ -5,6 +5,7 @@
 #define IOU_LIBC_H
 
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -69,7 +70,8 @@
     X(int, sigaction, (int, const struct sigaction *, struct sigaction *))                     \
     X(void, __chk_fail, (void))                                                                \
     X(void, _exit, (int))                                                                      \
-    X(void, _Exit, (int))
+    X(void, _Exit, (int))                                                                      \
+    X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))
 
 #define IOU_LIBC_MEMBER(ret, name, params) ret(*name) params;
 struct iou_libc {

@@ -14,6 +14,9 @@
 
 struct iou_run {
     bool interruptible;  /* a handler without SA_RESTART ends the call with EINTR (or what moved) */
+    bool any_signal_ends; /* any interruption ends it (a transfer that already moved data returns
+                             its short count even for SA_RESTART handlers and stops, as pipe_write
+                             and tcp_sendmsg do) */
     int nonblock_fd;     /* before blocking, check that this fd is still blocking; -1: don't */
 };
 

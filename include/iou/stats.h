@@ -9,6 +9,7 @@
 
 struct iou_stats {
     uint64_t ring[IOU_OP_COUNT];
+    uint64_t fixed[IOU_OP_COUNT];    /* of the ring calls, through a registered file */
     uint64_t fallback[IOU_OP_COUNT];
     uint64_t errors[IOU_OP_COUNT];
     uint64_t libc[IOU_OP_COUNT][IOU_BYPASS_COUNT];

@@ -54,10 +54,4 @@ static inline int iou_sys_gettid(void) { return (int)iou_sys0(SYS_gettid); }
 static inline int iou_sys_getpid(void) { return (int)iou_sys0(SYS_getpid); }
 static inline long iou_sys_write(int fd, const void *buf, unsigned long n) { return iou_sys3(SYS_write, fd, buf, n); }
 
-/* Sends sig to the calling thread only, as the kernel does for SIGPIPE. */
-static inline void iou_sys_raise_here(int sig)
-{
-    iou_sys3(SYS_tgkill, iou_sys_getpid(), iou_sys_gettid(), sig);
-}
-
 #endif

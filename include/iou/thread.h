@@ -19,6 +19,10 @@ struct iou_thread {
     uint8_t busy;             /* a call of this thread is inside the shim (signal-handler re-entry guard) */
     int ring_fd;              /* the ring's own descriptor, -1 once registered and closed */
     uint32_t claimed;         /* 1 while a live thread owns this block */
+    unsigned files_size;      /* slots in the ring's registered-file table (ftable.c) */
+    uint32_t *slot_gen;       /* per slot: descriptor generation + 1 it was registered for, 0 empty */
+    uint32_t *use_gen;        /* per fd: generation whose uses are being counted */
+    uint8_t *uses;            /* per fd: ring calls so far, until registration */
     struct iou_stats stats;
     struct iou_thread *next;  /* registry of every block ever made; blocks are reused, never freed */
 };
