@@ -3,6 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
+MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 BUILD   ?= build
 
@@ -28,14 +29,18 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS     := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(HELPER_SRCS))
 HELPER_FLAGS := -std=gnu11 $(WARN) -O1 -g -D_GNU_SOURCE
 
+# iou-check: the probe behind `iou-run --check`, installed next to the library.
+CHECKER := $(BUILD)/iou-check
+
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all lib helpers test bench asan ubsan clean install uninstall
-all: lib helpers
+.PHONY: all lib helpers tools test bench asan ubsan clean install uninstall
+all: lib helpers tools
 
 lib: $(SHIM_LIB)
 helpers: $(HELPERS)
+tools: $(CHECKER)
 
 $(BUILD)/shim/%.o: shim/%.c $(wildcard include/iou/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -46,10 +51,16 @@ $(SHIM_LIB): $(SHIM_OBJS) shim/exports.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJS) $(SHIM_LIBS)
 
-$(BUILD)/helpers/%: tests/helpers/%.c tests/helpers/helper.h
+$(BUILD)/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(HELPER_FLAGS) -o $@ $< -lpthread
+
+# Built like the library (sanitizer flags too), so that it can load an instrumented library to check it.
+$(CHECKER): tools/iou-check.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $< -l:liburing.a -ldl
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -66,20 +77,37 @@ bench: all $(BENCHES)
 	$(Q)bench/run
 
 # Instrumented builds: the library is rebuilt under build-asan/ or build-ubsan/ and the suite runs with it.
+# Only the library is instrumented: the test helpers and the programs under test stay as they are, so a
+# report names the shim's code and every program behaves as in the plain suite. tests/test_helper.bash
+# preloads the sanitizer runtime first. The runtime's options (override them in the environment):
+#  - detect_leaks=0: the shim allocates nothing with malloc; bash, coreutils... leak by design at exit;
+#  - verify_asan_link_order=0: iou-run puts the shim first in LD_PRELOAD, before the runtime;
+#  - handle_segv/sigbus/sigfpe=0: ASan would install handlers the program did not ask for (the suite
+#    checks that the process's signal dispositions are the program's own);
+#  - halt_on_error / -fno-sanitize-recover: the first report ends the program, so the test fails.
+ASAN_RUN_OPTIONS  ?= detect_leaks=0:verify_asan_link_order=0:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:halt_on_error=1
+UBSAN_RUN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 asan:
 	$(MAKE) BUILD=build-asan CC=$(CC) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
-	IOU_TEST_BUILD=build-asan tests/run
+	ASAN_OPTIONS="$${ASAN_OPTIONS:-$(ASAN_RUN_OPTIONS)}" IOU_TEST_BUILD=build-asan tests/run
 ubsan:
-	$(MAKE) BUILD=build-ubsan CC=$(CC) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
-	IOU_TEST_BUILD=build-ubsan tests/run
+	$(MAKE) BUILD=build-ubsan CC=$(CC) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+	UBSAN_OPTIONS="$${UBSAN_OPTIONS:-$(UBSAN_RUN_OPTIONS)}" IOU_TEST_BUILD=build-ubsan tests/run
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib/iou-shim $(DESTDIR)$(PREFIX)/bin
+INSTALLED := $(PREFIX)/lib/iou-shim/libiou_shim.so $(PREFIX)/lib/iou-shim/iou-check $(PREFIX)/bin/iou-run \
+             $(MANDIR)/man1/iou-run.1 $(MANDIR)/man7/iou-shim.7
+
+install: lib tools
+	install -d $(DESTDIR)$(PREFIX)/lib/iou-shim $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7
 	install -m 0644 $(SHIM_LIB) $(DESTDIR)$(PREFIX)/lib/iou-shim/libiou_shim.so
+	install -m 0755 $(CHECKER) $(DESTDIR)$(PREFIX)/lib/iou-shim/iou-check
 	install -m 0755 scripts/iou-run $(DESTDIR)$(PREFIX)/bin/iou-run
+	install -m 0644 man/iou-run.1 $(DESTDIR)$(MANDIR)/man1/iou-run.1
+	install -m 0644 man/iou-shim.7 $(DESTDIR)$(MANDIR)/man7/iou-shim.7
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/iou-shim/libiou_shim.so $(DESTDIR)$(PREFIX)/bin/iou-run
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	-rmdir $(DESTDIR)$(PREFIX)/lib/iou-shim 2>/dev/null
 
 clean:
