@@ -1,6 +1,7 @@
 /* Reads IOU_SHIM_* once per process (secure_getenv: ignored in setuid programs) into one immutable
  * struct. A bad value gets one line on stderr naming the variable, the value and the default used
  * instead; the program always runs on. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,35 @@ static void read_ops(struct iou_config *c)
     c->ops_enabled = (any_positive ? chosen : all) & ~removed;
 }
 
+/* IOU_SHIM_STATS_SIGNAL: a signal name (USR2, SIGUSR2, RTMIN+3) or number. */
+static void read_signal(struct iou_config *c)
+{
+    static const struct {
+        const char *name;
+        int number;
+    } names[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+                 {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
+    const char *value = secure_getenv("IOU_SHIM_STATS_SIGNAL");
+    if (!value || !*value)
+        return;
+    const char *name = strncmp(value, "SIG", 3) ? value : value + 3;
+    unsigned n;
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(name, names[i].name)) {
+            c->stats_signal = names[i].number;
+            return;
+        }
+    if (!strncmp(name, "RTMIN+", 6) && parse_number(name + 6, 0, (unsigned)(SIGRTMAX - SIGRTMIN), &n)) {
+        c->stats_signal = SIGRTMIN + (int)n;
+        return;
+    }
+    if (parse_number(value, 1, (unsigned)SIGRTMAX, &n) && n != SIGKILL && n != SIGSTOP) {
+        c->stats_signal = (int)n;
+        return;
+    }
+    bad_value("IOU_SHIM_STATS_SIGNAL", value, "a signal name such as USR2 or a number", "none");
+}
+
 static void read_pretend(struct iou_config *c)
 {
     const char *value = secure_getenv("IOU_SHIM_PRETEND");
@@ -182,6 +212,7 @@ static void read_all(struct iou_config *c)
     read_choice("IOU_SHIM_LOG", log_names, 4, "off, error, info or debug", &choice);
     c->log_level = (enum iou_log_level)choice;
     read_path("IOU_SHIM_LOG_FILE", c->log_path);
+    read_signal(c);
     read_pretend(c);
 }
 
@@ -204,4 +235,42 @@ const struct iou_config *iou_config(void)
     while (__atomic_load_n(&config_state, __ATOMIC_ACQUIRE) != 2)
         iou_cpu_relax();
     return &config;
+}
+
+void iou_config_describe_changes(char *buf, unsigned size)
+{
+    static const char *const route_names[] = {"ring", "all", "auto", "libc"};
+    static const char *const log_names[] = {"off", "error", "info", "debug"};
+    const struct iou_config *c = iou_config();
+    unsigned len = 0;
+    buf[0] = '\0';
+#define ADD(...) (len += (unsigned)snprintf(buf + len, len < size ? size - len : 0, __VA_ARGS__))
+    if (c->route != defaults.route)
+        ADD(" route=%s", route_names[c->route]);
+    if (c->queue_depth != defaults.queue_depth)
+        ADD(" queue_depth=%u", c->queue_depth);
+    if (c->max_rings != defaults.max_rings)
+        ADD(" max_rings=%u", c->max_rings);
+    if (c->files != defaults.files)
+        ADD(" files=%u", c->files);
+    if (c->ops_enabled != defaults.ops_enabled) {
+        ADD(" ops=");
+        const char *sep = "";
+        for (int op = 0; op < IOU_OP_COUNT; op++)
+            if (c->ops_enabled & (1u << op)) {
+                ADD("%s%s", sep, iou_ops[op].name);
+                sep = ",";
+            }
+    }
+    if (c->stats)
+        ADD(" stats=%s%s", c->stats_path[0] ? c->stats_path : "stderr", c->stats_json ? " stats_format=json" : "");
+    if (c->stats_signal)
+        ADD(" stats_signal=%d", c->stats_signal);
+    if (c->log_level != defaults.log_level)
+        ADD(" log=%s", log_names[c->log_level]);
+    if (c->log_path[0])
+        ADD(" log_file=%s", c->log_path);
+#undef ADD
+    if (len >= size && size > 4)
+        strcpy(buf + size - 4, "...");
 }

@@ -21,6 +21,7 @@
 #include "iou/fdtable.h"
 #include "iou/ftable.h"
 #include "iou/libc.h"
+#include "iou/log.h"
 #include "iou/ops_impl.h"
 #include "iou/signals.h"
 #include "iou/stats.h"
@@ -550,8 +551,15 @@ EXPORT int siginterrupt(int sig, int interrupt) { return iou_sig_interrupt(sig, 
 __attribute__((constructor)) static void iou_start(void)
 {
     iou_libc();
-    iou_config(); /* bad values are reported at start, once */
+    const struct iou_config *cfg = iou_config(); /* bad values are reported at start, once */
     iou_stats_start();
+    if (cfg->log_level >= IOU_LOG_INFO) {
+        char changes[400];
+        iou_config_describe_changes(changes, sizeof(changes));
+        iou_log(IOU_LOG_INFO, "iou-shim %s active, route %s;%s%s", IOU_SHIM_VERSION,
+                (const char *const[]){"ring", "all", "auto", "libc"}[cfg->route],
+                changes[0] ? " settings:" : " default settings", changes);
+    }
 }
 
 __attribute__((destructor)) static void iou_end(void)

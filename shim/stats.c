@@ -2,12 +2,14 @@
  * IOU_SHIM_STATS asks, as text lines or one JSON object. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "iou/config.h"
+#include "iou/libc.h"
 #include "iou/log.h"
 #include "iou/stats.h"
 #include "iou/sys.h"
@@ -139,6 +141,8 @@ static void format_json(struct out *o, const struct iou_stats *s, int pid, const
     put(o, "}}\n");
 }
 
+static void install_stats_signal(int sig);
+
 /* A forked child reports its own counts under its own pid (thread.c resets the counts). */
 static void stats_after_fork_in_child(void)
 {
@@ -151,7 +155,9 @@ void iou_stats_start(void)
     const struct iou_config *cfg = iou_config();
     stats_pid = iou_sys_getpid();
     pthread_atfork(NULL, NULL, stats_after_fork_in_child);
-    if (!cfg->stats || cfg->stats_path[0])
+    if (cfg->stats_signal)
+        install_stats_signal(cfg->stats_signal);
+    if ((!cfg->stats && !cfg->stats_signal) || cfg->stats_path[0])
         return;
     int fd = (int)iou_sys3(SYS_fcntl, 2, F_DUPFD_CLOEXEC, STDERR_COPY_MIN);
     if (fd >= 0 && iou_sys4(SYS_newfstatat, fd, "", &stderr_identity, AT_EMPTY_PATH) == 0)
@@ -170,18 +176,13 @@ static int stderr_fd(void)
     return 2;
 }
 
-void iou_stats_report(void)
+/* Sums every thread's counts and writes them where IOU_SHIM_STATS says (stderr if it says nothing).
+ * Buffers are on the stack: a stats signal may arrive while the exit report is being written. */
+static void write_stats(int pid)
 {
     const struct iou_config *cfg = iou_config();
-    if (!cfg->stats)
-        return;
-    /* Once per process (exit runs destructors and may then reach _exit), and never from a vfork child,
-     * which would report its parent's counts under its own pid. */
-    int pid = iou_sys_getpid();
-    if (pid != stats_pid || __atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
-        return;
-    static struct iou_stats sum;
-    static struct out o;
+    struct iou_stats sum;
+    struct out o;
     memset(&sum, 0, sizeof(sum));
     o.len = 0;
     add_counts(&sum, &homeless);
@@ -194,4 +195,35 @@ void iou_stats_report(void)
         iou_write_out(cfg->stats_path, o.buf, o.len);
     else
         iou_write_fd(stderr_fd(), o.buf, o.len);
+}
+
+void iou_stats_report(void)
+{
+    if (!iou_config()->stats)
+        return;
+    /* Once per process (exit runs destructors and may then reach _exit), and never from a vfork child,
+     * which would report its parent's counts under its own pid. */
+    int pid = iou_sys_getpid();
+    if (pid != stats_pid || __atomic_exchange_n(&reported, 1, __ATOMIC_ACQ_REL))
+        return;
+    write_stats(pid);
+}
+
+/* IOU_SHIM_STATS_SIGNAL: the counts so far, for long-running servers. */
+static void on_stats_signal(int sig)
+{
+    (void)sig;
+    int pid = iou_sys_getpid();
+    if (pid == stats_pid)
+        write_stats(pid);
+}
+
+static void install_stats_signal(int sig)
+{
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = on_stats_signal;
+    act.sa_flags = SA_RESTART; /* never interrupts the program's calls */
+    sigemptyset(&act.sa_mask);
+    iou_libc()->sigaction(sig, &act, NULL);
 }

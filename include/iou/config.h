@@ -8,6 +8,7 @@
 enum iou_route_mode { IOU_ROUTE_RING, IOU_ROUTE_ALL, IOU_ROUTE_AUTO, IOU_ROUTE_LIBC };
 enum iou_log_level { IOU_LOG_OFF, IOU_LOG_ERROR, IOU_LOG_INFO, IOU_LOG_DEBUG };
 
+#define IOU_SHIM_VERSION "0.1.0"
 #define IOU_PATH_MAX 512
 
 struct iou_config {
@@ -18,6 +19,7 @@ struct iou_config {
     uint32_t ops_enabled;          /* bit per enum iou_op */
     bool stats;
     bool stats_json;
+    int stats_signal;              /* IOU_SHIM_STATS_SIGNAL: dump stats when it arrives; 0 none */
     char stats_path[IOU_PATH_MAX]; /* empty: stderr */
     enum iou_log_level log_level;
     char log_path[IOU_PATH_MAX];   /* empty: stderr */
@@ -34,5 +36,8 @@ struct iou_config {
 
 /* The configuration, read on first use (safe from constructors and signal handlers). */
 const struct iou_config *iou_config(void);
+
+/* Writes the settings that differ from the defaults, as "name=value" words, into buf. */
+void iou_config_describe_changes(char *buf, unsigned size);
 
 #endif
