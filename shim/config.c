@@ -245,7 +245,10 @@ void iou_config_describe_changes(char *buf, unsigned size)
     unsigned len = 0;
     buf[0] = '\0';
 #define ADD(...) (len += (unsigned)snprintf(buf + len, len < size ? size - len : 0, __VA_ARGS__))
-    if (c->route != defaults.route)
+    const char *disable = secure_getenv("IOU_SHIM_DISABLE");
+    if (c->route == IOU_ROUTE_LIBC && disable && !strcmp(disable, "1"))
+        ADD(" disable=1");
+    else if (c->route != defaults.route)
         ADD(" route=%s", route_names[c->route]);
     if (c->queue_depth != defaults.queue_depth)
         ADD(" queue_depth=%u", c->queue_depth);
@@ -270,6 +273,9 @@ void iou_config_describe_changes(char *buf, unsigned size)
         ADD(" log=%s", log_names[c->log_level]);
     if (c->log_path[0])
         ADD(" log_file=%s", c->log_path);
+    const char *pretend = secure_getenv("IOU_SHIM_PRETEND");
+    if (pretend && *pretend)
+        ADD(" pretend=%s", pretend);
 #undef ADD
     if (len >= size && size > 4)
         strcpy(buf + size - 4, "...");

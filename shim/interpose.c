@@ -556,9 +556,9 @@ __attribute__((constructor)) static void iou_start(void)
     if (cfg->log_level >= IOU_LOG_INFO) {
         char changes[400];
         iou_config_describe_changes(changes, sizeof(changes));
-        iou_log(IOU_LOG_INFO, "iou-shim %s active, route %s;%s%s", IOU_SHIM_VERSION,
-                (const char *const[]){"ring", "all", "auto", "libc"}[cfg->route],
-                changes[0] ? " settings:" : " default settings", changes);
+        iou_log(IOU_LOG_INFO, "iou-shim %s active in %s, route %s; settings:%s", IOU_SHIM_VERSION,
+                program_invocation_short_name, (const char *const[]){"ring", "all", "auto", "libc"}[cfg->route],
+                changes[0] ? changes : " none");
     }
 }
 

@@ -8,8 +8,8 @@ load test_helper
     run --separate-stderr env LD_PRELOAD="$(shim_preload)" IOU_SHIM_LOG=info IOU_SHIM_QUEUE_DEPTH=64 \
         "$HELPERS/life_fsync" "$BATS_TEST_TMPDIR/f"
     assert_success
-    [ "$(grep -c 'active, route' <<<"$stderr")" -eq 1 ]
-    assert_regex "$stderr" "^iou-shim\[[0-9]+\]: iou-shim [0-9.]+ active, route ring; settings: queue_depth=64 log=info"
+    [ "$(grep -c 'active in' <<<"$stderr")" -eq 1 ]
+    assert_regex "${stderr_lines[0]}" "^iou-shim\[[0-9]+\]: iou-shim [0-9.]+ active in life_fsync, route ring; settings: queue_depth=64 log=info\$"
 }
 
 @test "without IOU_SHIM_LOG the shim prints nothing at all" {
