@@ -553,6 +553,7 @@ __attribute__((constructor)) static void iou_start(void)
     iou_libc();
     const struct iou_config *cfg = iou_config(); /* bad values are reported at start, once */
     iou_stats_start();
+    iou_signals_start();
     if (cfg->log_level >= IOU_LOG_INFO) {
         char changes[400];
         iou_config_describe_changes(changes, sizeof(changes));

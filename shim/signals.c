@@ -5,11 +5,13 @@
  * handler installed WITH SA_RESTART (or SIG_DFL / SIG_IGN) is installed untouched. Handlers installed
  * through raw system calls are not seen: their signals are treated as restarting. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "iou/libc.h"
 #include "iou/signals.h"
+#include "iou/sys.h"
 
 static __thread unsigned interrupting_runs __attribute__((tls_model("initial-exec")));
 
@@ -19,6 +21,23 @@ struct wrapped {
 };
 static struct wrapped wrapped[NSIG];
 static sigset_t interrupt_set; /* signals siginterrupt() made interrupting, for signal() */
+
+/* A vfork child shares this table with its parent but has its own handlers in the kernel. Python's
+ * subprocess resets every handler to SIG_DFL in its vfork child: written to the table, that would
+ * make the parent's trampolines drop the parent's signals. So the table belongs to one process, and
+ * a child that shares its memory (a vfork or CLONE_VM child) passes straight through to libc. */
+static int table_pid;
+
+static void signals_after_fork_in_child(void)
+{
+    table_pid = iou_sys_getpid();
+}
+
+void iou_signals_start(void)
+{
+    table_pid = iou_sys_getpid();
+    pthread_atfork(NULL, NULL, signals_after_fork_in_child);
+}
 
 unsigned iou_signals_interrupting(void)
 {
@@ -47,8 +66,12 @@ static bool needs_trampoline(const struct sigaction *act)
 int iou_sig_action(int sig, const struct sigaction *act, struct sigaction *old)
 {
     const struct iou_libc *libc = iou_libc();
-    if (sig <= 0 || sig >= NSIG || !libc->sigaction)
-        return libc->sigaction ? libc->sigaction(sig, act, old) : (errno = ENOSYS, -1);
+    if (!libc->sigaction) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (sig <= 0 || sig >= NSIG || (table_pid && iou_sys_getpid() != table_pid))
+        return libc->sigaction(sig, act, old);
 
     struct sigaction installed, previous;
     struct wrapped before = {__atomic_load_n(&wrapped[sig].handler, __ATOMIC_ACQUIRE), wrapped[sig].flags};

@@ -438,3 +438,10 @@ stat_name() {
     assert_line "recv -> 4"
     assert_line "thread was cancelled: yes"
 }
+
+@test "a vfork child that resets signal handlers leaves the parent's handlers working" {
+    same_with_and_without "$HELPERS/sig_vfork"
+    assert_output --partial "parent's handler still installed: 1"
+    assert_output --partial "handler ran 1 time(s)"
+    expect_ring read
+}

@@ -8,6 +8,9 @@
 
 #include <signal.h>
 
+/* Records which process owns the handler table (called once at start). */
+void iou_signals_start(void);
+
 /* How many handlers without SA_RESTART have run in this thread so far. */
 unsigned iou_signals_interrupting(void);
 
