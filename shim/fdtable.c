@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <sys/time.h>
@@ -28,6 +29,7 @@
 #define BIT_TIMEOUT (1ull << 2)
 #define BIT_NO_NOWAIT (1ull << 3)
 #define BIT_FIFO (1ull << 4)
+#define BIT_MEMDEV (1ull << 5)
 #define KIND_SHIFT 8
 #define SLOT_SHIFT 16
 #define GEN_SHIFT 32
@@ -56,7 +58,7 @@ static uint64_t *get_table(void)
 static uint64_t pack(const struct iou_fd_info *info)
 {
     return BIT_KNOWN | (info->nonblock ? BIT_NONBLOCK : 0) | (info->timeout ? BIT_TIMEOUT : 0) |
-           (info->no_nowait ? BIT_NO_NOWAIT : 0) | (info->fifo ? BIT_FIFO : 0) |
+           (info->no_nowait ? BIT_NO_NOWAIT : 0) | (info->fifo ? BIT_FIFO : 0) | (info->memdev ? BIT_MEMDEV : 0) |
            ((uint64_t)info->kind << KIND_SHIFT) |
            ((uint64_t)info->fs_slot << SLOT_SHIFT);
 }
@@ -68,6 +70,7 @@ static void unpack(uint64_t word, struct iou_fd_info *info)
     info->timeout = word & BIT_TIMEOUT;
     info->no_nowait = word & BIT_NO_NOWAIT;
     info->fifo = word & BIT_FIFO;
+    info->memdev = word & BIT_MEMDEV;
     info->fs_slot = (uint8_t)(word >> SLOT_SHIFT);
     info->gen = (uint32_t)(word >> GEN_SHIFT);
 }
@@ -122,6 +125,7 @@ static int probe(int fd, struct iou_fd_info *info)
     case S_IFCHR: {
         struct termios tio;
         info->kind = iou_sys3(SYS_ioctl, fd, TCGETS, &tio) == 0 ? IOU_FD_TTY : IOU_FD_CHR;
+        info->memdev = info->kind == IOU_FD_CHR && major(st.st_rdev) == 1;
         break;
     }
     case S_IFSOCK: {

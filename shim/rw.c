@@ -135,7 +135,10 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq)
         probing = (route == IOU_ROUTE_RING || route == IOU_ROUTE_AUTO) && !(rq->rw_flags & RWF_NOWAIT) &&
                   iou_punt_get(c->fdi.fs_slot, out ? IOU_DIR_OUT : IOU_DIR_IN) == IOU_PUNT_UNKNOWN;
     }
-    bool continue_short = out && !nowait && (c->fdi.kind == IOU_FD_PIPE || c->fdi.kind == IOU_FD_STREAM);
+    /* The ring's first, non-blocking attempt may stop a /dev/zero or /dev/urandom read early (the
+     * driver returns what it has when it should reschedule); read(2) would have gone on. */
+    bool continue_short = !nowait && (out ? (c->fdi.kind == IOU_FD_PIPE || c->fdi.kind == IOU_FD_STREAM)
+                                          : c->fdi.memdev);
     struct iou_run how = {.interruptible = true, .nonblock_fd = streamlike && !nowait ? c->fd : -1};
     struct cursor cur = {0, 0};
     struct iovec piece;

@@ -456,3 +456,13 @@ nonblock_case() {
     expect_ring recv
     expect_ring recvfrom
 }
+
+@test "large reads from /dev/zero and /dev/urandom are never short, as with read(2)" {
+    # The ring's first attempt is non-blocking and the driver may stop early when it should
+    # reschedule; the shim continues the read as the blocking call would.
+    same_with_and_without bash -c 'dd if=/dev/zero bs=16M count=20 of=/dev/null 2>&1 | head -2;
+                                   dd if=/dev/urandom bs=4M count=8 of=/dev/null 2>&1 | head -2'
+    assert_output --partial "20+0 records in"
+    assert_output --partial "8+0 records in"
+    expect_ring read
+}

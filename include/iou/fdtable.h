@@ -16,6 +16,7 @@ struct iou_fd_info {
     bool timeout;      /* socket with SO_RCVTIMEO or SO_SNDTIMEO */
     bool no_nowait;    /* the file refused RWF_NOWAIT: nonblocking calls use libc */
     bool fifo;         /* a named pipe (not pipefs): no FMODE_NOWAIT, so ring reads poll first */
+    bool memdev;       /* /dev/zero, /dev/urandom... (major 1): a read is never short but for signals */
     uint8_t fs_slot;   /* file system slot for the punt probe (files and block devices) */
     uint32_t gen;      /* changes whenever the number is closed or replaced */
 };
