@@ -83,10 +83,9 @@ libc:
 
 int iou_call_run(struct iou_call *c, const struct iou_run *how)
 {
-    struct io_uring_sqe *sqe = iou_ring_request(c->t);
     /* Slots are numbered as the descriptors, so the request's fd stays as prepared. */
     if (iou_ftable_slot(c->t, c->fd, c->fdi.gen) >= 0) {
-        sqe->flags |= IOSQE_FIXED_FILE;
+        c->t->pending->flags |= IOSQE_FIXED_FILE;
         c->fixed = true;
     }
     return iou_ring_run(c->t, how);

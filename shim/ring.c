@@ -197,17 +197,13 @@ bool iou_ring_accept_dontwait(void)
     return features.accept_dontwait;
 }
 
-/* Puts t->req on the ring and submits it. 0, or the error when the kernel refused it; then the
- * request is taken back off the ring so it can never be submitted later. */
+/* Submits the pending request. 0, or the error when the kernel refused it; then the request is
+ * taken back off the ring so it can never be submitted later. */
 static int submit_request(struct iou_thread *t)
 {
     struct io_uring *ring = &t->ring;
-    unsigned tail = *ring->sq.ktail;
-    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-    if (!sqe)
-        return -EBUSY;
-    *sqe = t->req;
-    sqe->user_data = tag(t, TAG_CALL);
+    unsigned tail = *ring->sq.ktail; /* the kernel's tail before this request */
+    t->pending->user_data = tag(t, TAG_CALL);
     int r = io_uring_submit(ring);
     if (r == 1)
         return 0;
@@ -343,7 +339,9 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
             if (kind == TAG_CALL)
                 return res;
 
-        /* The call is going to block. */
+        /* The call is going to block. Keep a copy of the request before anything else takes a
+         * slot: a signal may make it necessary to submit it again. */
+        t->req = *t->pending;
         if (how->nonblock_fd >= 0) {
             int fl = iou_sys_getfl(how->nonblock_fd);
             if (fl >= 0 && (fl & O_NONBLOCK)) {
@@ -369,6 +367,8 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
             return -EINTR;
         pthread_testcancel();
         /* Restart, as the kernel does for SA_RESTART handlers, stops and ignored signals. */
+        iou_ring_request(t);
+        *t->pending = t->req;
     }
 }
 

@@ -24,13 +24,14 @@ struct iou_run {
  * (IOU_BYPASS_NORING / IOU_BYPASS_UNSUPPORTED). */
 int iou_ring_ready(struct iou_thread *t, uint8_t opcode);
 
-/* The scratch request to fill with io_uring_prep_*() before iou_ring_run(). */
+/* A fresh request in the ring's submission queue, to fill with io_uring_prep_*() and hand to
+ * iou_ring_run right after (nothing else may come between: the slot is already taken). */
 static inline struct io_uring_sqe *iou_ring_request(struct iou_thread *t)
 {
-    return &t->req;
+    return t->pending = io_uring_get_sqe(&t->ring);
 }
 
-/* Submits t->req and waits for its completion, as the blocking system call would:
+/* Submits the request from iou_ring_request and waits for its completion, as the blocking system call would:
  * returns its result (a count or -errno), -EINTR when a handler without SA_RESTART interrupted it
  * before anything moved, -EAGAIN when nonblock_fd became non-blocking before anything moved, or
  * IOU_RING_REFUSED when the kernel did not take the request. */

@@ -13,7 +13,8 @@ enum iou_ring_state { IOU_RING_NONE, IOU_RING_READY, IOU_RING_FAILED };
 
 struct iou_thread {
     struct io_uring ring;
-    struct io_uring_sqe req;  /* the call's request, kept so it can be submitted again after a signal */
+    struct io_uring_sqe *pending; /* the call's request in the submission queue (iou_ring_request) */
+    struct io_uring_sqe req;  /* a copy of it, kept once the call blocks, to submit again after a signal */
     uint64_t seq;             /* numbers this thread's requests; stale completions are recognised */
     uint8_t ring_state;       /* enum iou_ring_state */
     uint8_t busy;             /* a call of this thread is inside the shim (signal-handler re-entry guard) */
