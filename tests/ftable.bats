@@ -73,3 +73,12 @@ close_case() {
     assert_output --partial "peer read right after -> 0"
     [ "$(stat_sum write fixed)" -eq 0 ]
 }
+
+@test "many threads and short-lived connections: every byte echoed, no descriptor left open" {
+    same_with_and_without timeout 120 "$HELPERS/ft_conns" 8 100
+    assert_output --partial "connections 800"
+    assert_output --partial "checksums match 1"
+    assert_output --partial "descriptors leaked 0"
+    expect_ring accept
+    expect_ring recv
+}
