@@ -63,19 +63,20 @@ bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as,
         why = IOU_BYPASS_TIMEOUT; /* SO_RCVTIMEO / SO_SNDTIMEO: the ring would ignore them (row 11) */
         goto libc;
     }
+    /* Like the system call, a routed call is a cancellation point (acted on before the thread is
+     * marked busy, so an unwinding thread leaves nothing behind). */
+    pthread_testcancel();
+    /* Busy from here on, ring set-up included: a signal handler that calls in while the ring is
+     * being made must take the nested path to libc, never make a second ring on this thread. */
+    c->t->busy = 1;
     why = iou_ring_ready(c->t, info->opcode);
     if (!why && info->opcode_also)
         why = iou_ring_ready(c->t, info->opcode_also);
-    if (why)
-        goto libc;
-    if ((IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) && !iou_ring_can_wait()) {
+    if (!why && (IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) && !iou_ring_can_wait())
         why = IOU_BYPASS_UNSUPPORTED;
-        goto libc;
-    }
-    /* Like the system call, a routed call is a cancellation point. */
-    pthread_testcancel();
-    c->t->busy = 1;
-    return true;
+    if (!why)
+        return true;
+    c->t->busy = 0;
 libc:
     iou_stats_libc(op, (enum iou_bypass)why);
     return false;

@@ -231,7 +231,10 @@ static void abandon_lost_ring(struct iou_thread *t)
 }
 
 /* The next completion, waiting if asked; stale completions of abandoned requests are dropped.
- * Returns 0 with *res and *kind, -EAGAIN when none is ready and wait is false, -EINTR. */
+ * Returns 0 with *res and *kind, -EAGAIN when none is ready and wait is false, -EINTR, or
+ * -ENOTRECOVERABLE when the kernel now refuses io_uring_enter itself (a seccomp filter installed
+ * mid-run): with DEFER_TASKRUN a request in flight then never runs, so it did nothing and never will;
+ * the ring is given up and the call goes to libc. */
 static int next_completion(struct iou_thread *t, bool wait, int *res, unsigned *kind)
 {
     for (;;) {
@@ -240,6 +243,11 @@ static int next_completion(struct iou_thread *t, bool wait, int *res, unsigned *
         if (r < 0) {
             if (r == -EINTR || r == -EAGAIN)
                 return r;
+            if (refusal_is_final(r) && (t->ring.flags & IORING_SETUP_DEFER_TASKRUN)) {
+                t->ring_state = IOU_RING_FAILED;
+                __atomic_store_n(&process_refused, 1, __ATOMIC_RELAXED);
+                return -ENOTRECOVERABLE;
+            }
             /* The ring can no longer be entered (should not happen with a registered ring): the
              * completion still arrives in shared memory, so look there. */
             struct timespec pause = {0, 1000000};
@@ -278,7 +286,10 @@ static int cancel_and_reap(struct iou_thread *t)
     while (!call_done || !cancel_done) {
         int res;
         unsigned kind;
-        if (next_completion(t, true, &res, &kind) < 0)
+        int r = next_completion(t, true, &res, &kind);
+        if (r == -ENOTRECOVERABLE)
+            return -ECANCELED; /* never ran, never will */
+        if (r < 0)
             continue; /* EINTR: the request must be reaped before the call may end */
         if (kind == TAG_CALL)
             call_done = true, call_res = res;
@@ -335,9 +346,12 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
              * the parent's ring as it found it. */
             return IOU_RING_REFUSED;
         }
-        while (next_completion(t, false, &res, &kind) == 0)
+        int r;
+        while ((r = next_completion(t, false, &res, &kind)) == 0)
             if (kind == TAG_CALL)
                 return res;
+        if (r == -ENOTRECOVERABLE)
+            return IOU_RING_REFUSED;
 
         /* The call is going to block. Keep a copy of the request before anything else takes a
          * slot: a signal may make it necessary to submit it again. */
@@ -354,8 +368,11 @@ int iou_ring_run(struct iou_thread *t, const struct iou_run *how)
             return did_nothing(res) ? -EINTR : res;
         }
         for (;;) {
-            if (wait_cancellable(t, &res) == 0)
+            int r = wait_cancellable(t, &res);
+            if (r == 0)
                 return res;
+            if (r == -ENOTRECOVERABLE)
+                return IOU_RING_REFUSED; /* the request never ran: libc does the call */
             if (how->interruptible)
                 break;
             /* fsync: not interruptible, through libc or here. */

@@ -139,7 +139,9 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq)
      * driver returns what it has when it should reschedule); read(2) would have gone on. */
     bool continue_short = !nowait && (out ? (c->fdi.kind == IOU_FD_PIPE || c->fdi.kind == IOU_FD_STREAM)
                                           : c->fdi.memdev);
-    struct iou_run how = {.interruptible = true, .nonblock_fd = streamlike && !nowait ? c->fd : -1};
+    /* Regular files and block devices are not interrupted by signals through read(2): a request a
+     * worker thread runs must not become EINTR either (route `all`). */
+    struct iou_run how = {.interruptible = streamlike, .nonblock_fd = streamlike && !nowait ? c->fd : -1};
     struct cursor cur = {0, 0};
     struct iovec piece;
     size_t done = 0, total = 0;
