@@ -79,9 +79,10 @@ bench: all $(BENCHES)
 	$(Q)bench/run
 
 # Instrumented builds: the library is rebuilt under build-asan/ or build-ubsan/ and the suite runs with it.
-# Only the library is instrumented: the test helpers and the programs under test stay as they are, so a
-# report names the shim's code and every program behaves as in the plain suite. tests/test_helper.bash
-# preloads the sanitizer runtime first. The runtime's options (override them in the environment):
+# Only the library (and iou-check) is instrumented: the test helpers and the programs under test stay as they
+# are, so a report names the shim's code and every program behaves as in the plain suite.
+# tests/test_helper.bash preloads the sanitizer runtime first. The runtime's options (the environment's
+# ASAN_OPTIONS / UBSAN_OPTIONS replace them):
 #  - detect_leaks=0: the shim allocates nothing with malloc; bash, coreutils... leak by design at exit;
 #  - verify_asan_link_order=0: iou-run puts the shim first in LD_PRELOAD, before the runtime;
 #  - handle_segv/sigbus/sigfpe=0: ASan would install handlers the program did not ask for (the suite

@@ -4,6 +4,14 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 
+# preload_for LIB: what iou-run puts in LD_PRELOAD for LIB: the sanitizer runtime first when LIB was built
+# with one (make asan / make ubsan), then LIB.
+preload_for() {
+    local runtime
+    runtime=$(ldd "$1" 2>/dev/null | awk '$1 ~ /^lib(asan|ubsan)\.so/ { print $3; exit }')
+    echo "${runtime:+$runtime:}$1"
+}
+
 IOU_RUN="${ROOT}/scripts/iou-run"
 
 setup() {
@@ -48,7 +56,7 @@ env_value() {
     # The program's own environment, as the kernel gave it to the exec'd process.
     run env LD_PRELOAD="$other" "$IOU_RUN" -- sh -c 'tr "\0" "\n" </proc/$$/environ'
     assert_success
-    [ "$(env_value LD_PRELOAD)" = "${SHIM_REAL}:${other}" ] || { echo "$output"; return 1; }
+    [ "$(env_value LD_PRELOAD)" = "$(preload_for "${SHIM_REAL}"):${other}" ] || { echo "$output"; return 1; }
 }
 
 @test "both libraries are really loaded in the program" {
@@ -63,7 +71,7 @@ env_value() {
 @test "the library is not added twice when it is already preloaded" {
     run env LD_PRELOAD="${SHIM_REAL}" "$IOU_RUN" -- env
     assert_success
-    [ "$(env_value LD_PRELOAD)" = "${SHIM_REAL}" ]
+    [ "$(env_value LD_PRELOAD)" = "$(preload_for "${SHIM_REAL}")" ]
 }
 
 @test "the program's exit status passes through" {
@@ -169,7 +177,7 @@ env_value() {
     install -D -m 0644 "$SHIM" "$prefix/lib/iou-shim/libiou_shim.so"
     run env -u IOU_SHIM_LIBRARY -u LD_PRELOAD "$prefix/bin/iou-run" env
     assert_success
-    [ "$(env_value LD_PRELOAD)" = "$(readlink -f "$prefix/lib/iou-shim/libiou_shim.so")" ]
+    [ "$(env_value LD_PRELOAD)" = "$(preload_for "$(readlink -f "$prefix/lib/iou-shim/libiou_shim.so")")" ]
 }
 
 @test "called through a symlink it still finds the library next to the real script" {
@@ -180,7 +188,7 @@ env_value() {
     ln -s "$prefix/bin/iou-run" "${BATS_TEST_TMPDIR}/elsewhere/iou-run"
     run env -u IOU_SHIM_LIBRARY -u LD_PRELOAD "${BATS_TEST_TMPDIR}/elsewhere/iou-run" env
     assert_success
-    [ "$(env_value LD_PRELOAD)" = "$(readlink -f "$prefix/lib/iou-shim/libiou_shim.so")" ]
+    [ "$(env_value LD_PRELOAD)" = "$(preload_for "$(readlink -f "$prefix/lib/iou-shim/libiou_shim.so")")" ]
 }
 
 @test "in the source tree it finds build/libiou_shim.so" {
@@ -189,7 +197,7 @@ env_value() {
     install -D -m 0644 "$SHIM" "$src/build/libiou_shim.so"
     run env -u IOU_SHIM_LIBRARY -u LD_PRELOAD "$src/scripts/iou-run" env
     assert_success
-    [ "$(env_value LD_PRELOAD)" = "$(readlink -f "$src/build/libiou_shim.so")" ]
+    [ "$(env_value LD_PRELOAD)" = "$(preload_for "$(readlink -f "$src/build/libiou_shim.so")")" ]
 }
 
 @test "without a library to find it exits 1 and says what to do" {
