@@ -59,10 +59,10 @@ $(BUILD)/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h)
 	$(Q)$(CC) $(HELPER_FLAGS) -o $@ $< -lpthread
 
 # Built like the library (sanitizer flags too), so that it can load an instrumented library to check it.
-$(CHECKER): tools/iou-check.c
+$(CHECKER): tools/iou-check.c include/iou/parse.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $< -l:liburing.a -ldl
+	$(Q)$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $< -l:liburing.a -ldl
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@
 #include "iou/config.h"
 #include "iou/log.h"
 #include "iou/ops.h"
+#include "iou/parse.h"
 
 static inline void iou_cpu_relax(void)
 {
@@ -36,31 +37,12 @@ static void bad_value(const char *var, const char *value, const char *expected, 
     iou_warn("iou-shim: %s=\"%s\" is invalid (expected %s); using %s", var, value, expected, fallback);
 }
 
-/* Parses a decimal number in [min, max]; false if value is anything else. */
-static bool parse_number(const char *value, unsigned min, unsigned max, unsigned *out)
-{
-    if (!*value)
-        return false;
-    unsigned long n = 0;
-    for (const char *p = value; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        n = n * 10 + (unsigned long)(*p - '0');
-        if (n > max)
-            return false;
-    }
-    if (n < min)
-        return false;
-    *out = (unsigned)n;
-    return true;
-}
-
 static void read_number(const char *var, unsigned min, unsigned max, unsigned *field)
 {
     const char *value = secure_getenv(var);
     if (!value)
         return;
-    if (!parse_number(value, min, max, field)) {
+    if (!iou_parse_number(value, min, max, field)) {
         char expected[64], fallback[16];
         snprintf(expected, sizeof(expected), "a number from %u to %u", min, max);
         snprintf(fallback, sizeof(fallback), "%u", *field);
@@ -95,70 +77,20 @@ static void read_path(const char *var, char *field)
     strcpy(field, value);
 }
 
-/* IOU_SHIM_OPS: "read,write" routes only those; "-fsync" removes one from all; "all" is everything. */
+/* IOU_SHIM_OPS: which calls to route (see iou/parse.h). */
 static void read_ops(struct iou_config *c)
 {
     const char *value = secure_getenv("IOU_SHIM_OPS");
-    if (!value)
-        return;
-    uint32_t all = defaults.ops_enabled, chosen = 0, removed = 0;
-    bool any_positive = false;
-    for (const char *p = value; *p;) {
-        const char *end = strchr(p, ',');
-        unsigned len = end ? (unsigned)(end - p) : (unsigned)strlen(p);
-        bool remove = len > 0 && p[0] == '-';
-        const char *name = remove ? p + 1 : p;
-        unsigned name_len = remove ? len - 1 : len;
-        if (name_len == 3 && !memcmp(name, "all", 3)) {
-            if (remove)
-                removed = all;
-            else
-                chosen = all, any_positive = true;
-        } else if (name_len > 0) {
-            int op = iou_op_by_name(name, name_len);
-            if (op < 0) {
-                bad_value("IOU_SHIM_OPS", value, "call names such as read,write,-fsync", "all");
-                return;
-            }
-            if (remove)
-                removed |= 1u << op;
-            else
-                chosen |= 1u << op, any_positive = true;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    c->ops_enabled = (any_positive ? chosen : all) & ~removed;
+    if (value && !iou_parse_ops(value, defaults.ops_enabled, iou_op_by_name, &c->ops_enabled))
+        bad_value("IOU_SHIM_OPS", value, "call names such as read,write,-fsync", "all");
 }
 
 /* IOU_SHIM_STATS_SIGNAL: a signal name (USR2, SIGUSR2, RTMIN+3) or number. */
 static void read_signal(struct iou_config *c)
 {
-    static const struct {
-        const char *name;
-        int number;
-    } names[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
-                 {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
     const char *value = secure_getenv("IOU_SHIM_STATS_SIGNAL");
-    if (!value || !*value)
-        return;
-    const char *name = strncmp(value, "SIG", 3) ? value : value + 3;
-    unsigned n;
-    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (!strcmp(name, names[i].name)) {
-            c->stats_signal = names[i].number;
-            return;
-        }
-    if (!strncmp(name, "RTMIN+", 6) && parse_number(name + 6, 0, (unsigned)(SIGRTMAX - SIGRTMIN), &n)) {
-        c->stats_signal = SIGRTMIN + (int)n;
-        return;
-    }
-    if (parse_number(value, 1, (unsigned)SIGRTMAX, &n) && n != SIGKILL && n != SIGSTOP) {
-        c->stats_signal = (int)n;
-        return;
-    }
-    bad_value("IOU_SHIM_STATS_SIGNAL", value, "a signal name such as USR2 or a number", "none");
+    if (value && *value && !iou_parse_signal(value, &c->stats_signal))
+        bad_value("IOU_SHIM_STATS_SIGNAL", value, "a signal name such as USR2 or a number", "none");
 }
 
 static void read_pretend(struct iou_config *c)

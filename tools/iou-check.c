@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+
+#include "iou/parse.h"
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,28 +123,10 @@ static const char *env(unsigned var)
     return value;
 }
 
-static bool parse_number(const char *value, unsigned min, unsigned max, unsigned *out)
-{
-    if (!*value)
-        return false;
-    unsigned long n = 0;
-    for (const char *p = value; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        n = n * 10 + (unsigned long)(*p - '0');
-        if (n > max)
-            return false;
-    }
-    if (n < min)
-        return false;
-    *out = (unsigned)n;
-    return true;
-}
-
 static void read_number(unsigned var, unsigned min, unsigned max, unsigned *field)
 {
     const char *value = env(var);
-    if (!value || parse_number(value, min, max, field))
+    if (!value || iou_parse_number(value, min, max, field))
         return;
     char expected[64], fallback[16];
     snprintf(expected, sizeof(expected), "a number from %u to %u", min, max);
@@ -187,72 +171,29 @@ static int call_by_name(const char *name, size_t len)
     return -1;
 }
 
-/* IOU_SHIM_OPS: "read,write" routes only those, "-fsync" removes one from all, "all" is everything. */
+static int call_bit(const char *name, unsigned len)
+{
+    return call_by_name(name, len);
+}
+
+/* IOU_SHIM_OPS, parsed as the library parses it (iou/parse.h). */
 static void read_ops(void)
 {
     const char *value = env(V_OPS);
-    if (!value)
-        return;
-    uint32_t chosen = 0, removed = 0;
-    bool any_positive = false;
-    for (const char *p = value; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        bool remove = len > 0 && p[0] == '-';
-        const char *name = remove ? p + 1 : p;
-        size_t name_len = remove ? len - 1 : len;
-        if (name_len == 3 && !memcmp(name, "all", 3)) {
-            if (remove)
-                removed = ALL_CALLS;
-            else
-                chosen = ALL_CALLS, any_positive = true;
-        } else if (name_len > 0) {
-            int call = call_by_name(name, name_len);
-            if (call < 0) {
-                bad_value(V_OPS, value, "call names such as read,write,-fsync", "all");
-                return;
-            }
-            if (remove)
-                removed |= 1u << call;
-            else
-                chosen |= 1u << call, any_positive = true;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    cfg.ops = (any_positive ? chosen : ALL_CALLS) & ~removed;
+    if (value && !iou_parse_ops(value, ALL_CALLS, call_bit, &cfg.ops))
+        bad_value(V_OPS, value, "call names such as read,write,-fsync", "all");
 }
 
-/* IOU_SHIM_STATS_SIGNAL: a signal name (USR2, SIGUSR2, RTMIN+3) or number. */
+/* IOU_SHIM_STATS_SIGNAL, parsed as the library parses it (iou/parse.h). */
 static void read_signal(void)
 {
-    static const struct {
-        const char *name;
-        int number;
-    } names[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
-                 {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
     const char *value = env(V_STATS_SIGNAL);
     if (!value || !*value) {
         cfg.source[V_STATS_SIGNAL] = FROM_DEFAULT; /* empty means none */
         return;
     }
-    const char *name = strncmp(value, "SIG", 3) ? value : value + 3;
-    unsigned n;
-    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (!strcmp(name, names[i].name)) {
-            cfg.stats_signal = names[i].number;
-            return;
-        }
-    if (!strncmp(name, "RTMIN+", 6) && parse_number(name + 6, 0, (unsigned)(SIGRTMAX - SIGRTMIN), &n)) {
-        cfg.stats_signal = SIGRTMIN + (int)n;
-        return;
-    }
-    if (parse_number(value, 1, (unsigned)SIGRTMAX, &n) && n != SIGKILL && n != SIGSTOP) {
-        cfg.stats_signal = (int)n;
-        return;
-    }
-    bad_value(V_STATS_SIGNAL, value, "a signal name such as USR2 or a number", "none");
+    if (!iou_parse_signal(value, &cfg.stats_signal))
+        bad_value(V_STATS_SIGNAL, value, "a signal name such as USR2 or a number", "none");
 }
 
 /* Same order as shim/config.c read_all, so the complaints come in the library's order. */
