@@ -45,7 +45,7 @@ bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as,
         why = IOU_BYPASS_NORING;
         goto libc;
     }
-    if (c->t->busy) {
+    if (c->t->busy || iou_thread_forking()) {
         why = IOU_BYPASS_NESTED;
         goto libc;
     }

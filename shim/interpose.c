@@ -552,6 +552,7 @@ __attribute__((constructor)) static void iou_start(void)
 {
     iou_libc();
     const struct iou_config *cfg = iou_config(); /* bad values are reported at start, once */
+    iou_thread_start();
     iou_stats_start();
     iou_signals_start();
     if (cfg->log_level >= IOU_LOG_INFO) {

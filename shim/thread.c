@@ -33,6 +33,27 @@ static void thread_exit(void *arg)
     __atomic_store_n(&t->claimed, 0, __ATOMIC_RELEASE);
 }
 
+/* fork runs the program's and other libraries' pthread_atfork child handlers too, in registration
+ * order; one that does I/O before this module's handler has reset the child's state would use the
+ * parent's ring, whose memory the child does not have (MADV_DONTFORK). So from the moment fork
+ * begins (prepare) until this module's handler has run, every call goes to libc. */
+static int forking;
+
+bool iou_thread_forking(void)
+{
+    return __atomic_load_n(&forking, __ATOMIC_RELAXED) != 0;
+}
+
+static void before_fork(void)
+{
+    __atomic_store_n(&forking, 1, __ATOMIC_SEQ_CST);
+}
+
+static void after_fork_in_parent(void)
+{
+    __atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
+}
+
 /* In a forked child only the forking thread exists: every other block is free again, no ring of the
  * parent may be touched, and counting starts from zero. */
 static void after_fork_in_child(void)
@@ -47,6 +68,15 @@ static void after_fork_in_child(void)
     }
     iou_stats_reset_process();
     iou_ftable_after_fork_in_child();
+    __atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
+}
+
+void iou_thread_start(void)
+{
+    /* Registered from the constructor, before the program can register its own: prepare handlers
+     * run last-registered first, so ours runs last, right before the fork; child and parent
+     * handlers run in registration order, so ours runs first. */
+    pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 
 static bool make_key(void)
@@ -56,8 +86,6 @@ static bool make_key(void)
         return true;
     if (state == 0 && __atomic_compare_exchange_n(&key_state, &state, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         bool ok = pthread_key_create(&exit_key, thread_exit) == 0;
-        if (ok)
-            pthread_atfork(NULL, NULL, after_fork_in_child);
         __atomic_store_n(&key_state, ok ? 2 : 3, __ATOMIC_RELEASE);
         return ok;
     }

@@ -38,6 +38,12 @@ load test_helper
     expect_ring write
 }
 
+@test "the program's own pthread_atfork handlers do I/O while fork is under way, in parent and child" {
+    same_with_and_without "$HELPERS/life_io" atfork
+    assert_output --partial "failures 0"
+    expect_ring write
+}
+
 @test "vfork children write before _exit and the parent's ring is untouched" {
     same_with_and_without "$HELPERS/life_io" vfork
     assert_output --partial "bytes the children wrote -> 50"

@@ -31,6 +31,12 @@ struct iou_thread {
 /* This thread's state, created on first use; NULL when none can be had (thread exiting, no memory). */
 struct iou_thread *iou_thread_get(void);
 
+/* Registers the fork handlers (called once, from the constructor). */
+void iou_thread_start(void);
+
+/* True while a fork is under way and the child's state is not reset yet: calls use libc. */
+bool iou_thread_forking(void);
+
 /* Calls fn on every block of the process (live or free); used for stats. */
 void iou_thread_foreach(void (*fn)(struct iou_thread *t, void *arg), void *arg);
 

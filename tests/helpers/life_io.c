@@ -4,6 +4,8 @@
  *   concurrent N   N threads at once, each doing round trips until all have started
  *   fork           parent and child both do I/O at once after fork, before and without exec
  *   vfork          vfork children write into a pipe before _exit, many times; the parent goes on
+ *   atfork         the program's own pthread_atfork handlers (registered before its first I/O) do
+ *                  I/O in the parent and in the child while fork is under way
  *   closeall       close_range(3, ~0U, 0) like a daemon, then keep doing I/O on new pipes
  *   lowfd          RLIMIT_NOFILE set so the program has exactly one free descriptor, then I/O
  *   nofree         RLIMIT_NOFILE set so the program has no free descriptor, then I/O
@@ -51,6 +53,14 @@ static bool round_trip(void)
 }
 
 static atomic_int started, failures;
+static int atfork_pipe[2];
+
+static void atfork_io(void)
+{
+    char c;
+    if (write(atfork_pipe[1], "a", 1) != 1 || read(atfork_pipe[0], &c, 1) != 1)
+        _exit(3);
+}
 static int thread_count;
 
 static void *one_trip(void *arg)
@@ -109,6 +119,23 @@ int main(int argc, char **argv)
             if (!WIFEXITED(status) || WEXITSTATUS(status))
                 failures++;
         }
+    } else if (!strcmp(mode, "atfork")) {
+        if (pipe(atfork_pipe))
+            die("pipe");
+        pthread_atfork(atfork_io, atfork_io, atfork_io);
+        for (int i = 0; i < 10; i++) {
+            if (!round_trip())
+                failures++;
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(round_trip() ? 0 : 1);
+            int status;
+            waitpid(pid, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status))
+                failures++;
+        }
+        close(atfork_pipe[0]);
+        close(atfork_pipe[1]);
     } else if (!strcmp(mode, "vfork")) {
         int p[2];
         if (pipe(p) || !round_trip())
