@@ -36,6 +36,21 @@ static inline void __attribute__((noreturn, format(printf, 1, 2))) die(const cha
     exit(1);
 }
 
+/* Prints label and the bytes, escaped, so the output stays one line of text. */
+static inline void show(const char *label, const void *p, long n)
+{
+    const unsigned char *b = p;
+    printf("%s \"", label);
+    for (long i = 0; i < n; i++) {
+        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\')
+            putchar(b[i]);
+        else
+            printf("\\x%02x", b[i]);
+    }
+    printf("\"\n");
+    fflush(stdout);
+}
+
 /* Checksum for "every byte accounted for" comparisons (FNV-1a, 64-bit). */
 static inline unsigned long long fnv1a(const void *p, size_t n, unsigned long long h)
 {

@@ -120,10 +120,10 @@ static int run_accept(int family, const char *listener)
     long n;
     REPORT("poll new socket", wait_fd(nfd, POLLIN));
     n = REPORT("recv on the new socket", recv(nfd, buf, sizeof buf, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("send on the new socket", send(nfd, "bye", 3, 0));
     n = REPORT("client read", read(c.fd, buf, sizeof buf));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("close new fd", close(nfd));
     n = REPORT("client read after close", read(c.fd, buf, sizeof buf));
     close(c.fd);

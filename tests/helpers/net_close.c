@@ -47,7 +47,7 @@ static void run_eof(int family, const char *how)
 
     char buf[16];
     long n = REPORT("recv on the server end", recv(s, buf, 4, MSG_WAITALL));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("send on the server end", send(s, "ping", 4, 0));
     wait_atomic_at_least(&r.reads_started, 2, "second read");
     say("peer's second read was blocked: %s", yesno(wait_blocked(r.tid, &r.done)));
@@ -69,7 +69,7 @@ static void run_eof(int family, const char *how)
     }
     pthread_join(t, NULL);
     report("peer's first read", r.first, r.err1);
-    show_data("  data", r.buf, r.first);
+    show("  data", r.buf, r.first);
     report("peer's read after the close", r.second, r.err2);
     REPORT("peer's read once more", read(c, buf, sizeof buf));
     close(c);
@@ -89,7 +89,7 @@ static void run_reuse(int family, const char *what)
     /* use the socket through the shim, then leave unread data queued on it */
     REPORT("send from the peer", send(c, "first", 5, 0));
     n = REPORT("recv", recv(s, buf, sizeof buf, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("read with nothing queued (nonblocking)", recv(s, buf, sizeof buf, MSG_DONTWAIT));
     REPORT("send stale data from the peer", send(c, "stale", 5, 0));
     REPORT("poll", wait_fd(s, POLLIN));
@@ -113,18 +113,18 @@ static void run_reuse(int family, const char *what)
         REPORT("send from the new peer", send(c2, "fresh", 5, 0));
     }
     n = REPORT("read on the reused number", read(fresh, buf, sizeof buf));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     if (strcmp(what, "pipe") == 0) {
         REPORT("write into the new pipe", write(other, "again", 5));
         n = REPORT("read on the reused number", read(fresh, buf, sizeof buf));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
     } else {
         REPORT("send from the new peer", send(c2, "again", 5, 0));
         n = REPORT("recv on the reused number", recv(fresh, buf, sizeof buf, 0));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
         REPORT("send on the reused number", send(fresh, "to new", 6, 0));
         n = REPORT("recv on the new peer", recv(c2, buf, sizeof buf, 0));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
     }
     /* the old peer saw its connection go away, not the new object's data */
     n = REPORT("old peer recv", recv(c, buf, sizeof buf, 0));

@@ -29,21 +29,21 @@ static void run_basic(int a, int b)
 
     REPORT("send 5", send(a, "hello", 5, 0));
     n = REPORT("recv 100", recv(b, buf, 100, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     REPORT("sendto 5 without an address", sendto(b, "world", 5, 0, NULL, 0));
     slen = sizeof ss;
     n = REPORT("recvfrom 100 on the client", recvfrom(a, buf, 100, 0, (struct sockaddr *)&ss, &slen));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     print_addrlen("  recvfrom", slen);
     REPORT("sendto 3 without an address", sendto(a, "abc", 3, 0, NULL, 0));
     slen = sizeof ss;
     n = REPORT("recvfrom 100 on the server", recvfrom(b, buf, 100, 0, (struct sockaddr *)&ss, &slen));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     print_addrlen("  recvfrom", slen);
     n = REPORT("write 9", write(a, "via write", 9));
     n = REPORT("recvfrom 100 with NULL address", recvfrom(b, buf, 100, 0, NULL, NULL));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     /* scatter/gather: 3 pieces out, 2 pieces in */
     struct iovec out[3] = {{"abc", 3}, {"defg", 4}, {"hi", 2}};
@@ -53,14 +53,14 @@ static void run_basic(int a, int b)
     struct iovec in[2] = {{in0, sizeof in0}, {in1, sizeof in1}};
     struct msghdr r = {.msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = in, .msg_iovlen = 2};
     n = REPORT("recvmsg 2 iovecs", recvmsg(b, &r, 0));
-    show_data("  iov[0]", in0, n < 4 ? n : 4);
-    show_data("  iov[1]", in1, n - 4);
+    show("  iov[0]", in0, n < 4 ? n : 4);
+    show("  iov[1]", in1, n - 4);
     say("  msg_flags -> 0x%x", r.msg_flags);
     say("  msg_namelen -> %u", (unsigned)r.msg_namelen);
 
     REPORT("read side: send 4", send(b, "back", 4, 0));
     n = REPORT("read 100", read(a, buf, 100));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     REPORT("send 0 bytes", send(a, "", 0, 0));
     REPORT("sendmsg 0 iovecs", sendmsg(a, &(struct msghdr){0}, 0));
@@ -68,7 +68,7 @@ static void run_basic(int a, int b)
     REPORT("poll", wait_fd(b, POLLIN));
     REPORT("recv 0 bytes with data queued", recv(b, buf, 0, 0));
     n = REPORT("recv 10", recv(b, buf, 10, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 }
 
 struct bigsend {
@@ -196,19 +196,19 @@ static void run_peek(int a, int b)
     REPORT("send 6", send(a, "abcdef", 6, 0));
     REPORT("poll", wait_fd(b, POLLIN));
     n = REPORT("recv 3 MSG_PEEK", recv(b, buf, 3, MSG_PEEK));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     n = REPORT("recv 10 MSG_PEEK", recv(b, buf, 10, MSG_PEEK));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     struct sockaddr_storage ss;
     socklen_t slen = sizeof ss;
     n = REPORT("recvfrom 10 MSG_PEEK", recvfrom(b, buf, 10, MSG_PEEK, (struct sockaddr *)&ss, &slen));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     struct iovec iov = {buf, 10};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
     n = REPORT("recvmsg 10 MSG_PEEK", recvmsg(b, &m, MSG_PEEK));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     n = REPORT("recv 10", recv(b, buf, 10, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("recv MSG_PEEK|MSG_DONTWAIT with nothing queued", recv(b, buf, 10, MSG_PEEK | MSG_DONTWAIT));
 
     /* a blocking peek waits for data and still leaves it queued */
@@ -220,9 +220,9 @@ static void run_peek(int a, int b)
         say("receiver was blocked: %s", yesno(wait_blocked(w.tid, &w.done)));
         CHECK(send(a, "xyz", 3, 0) == 3, "send: %s", strerror(errno));
         join_receiver(t, &w);
-        show_data("  peeked", pbuf, w.result);
+        show("  peeked", pbuf, w.result);
         n = REPORT("recv 10", recv(b, buf, 10, 0));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
     }
 }
 
@@ -240,7 +240,7 @@ static void run_dontwait(int a, int b)
     REPORT("send 3 MSG_DONTWAIT", send(a, "abc", 3, MSG_DONTWAIT));
     REPORT("poll", wait_fd(b, POLLIN));
     n = REPORT("recv MSG_DONTWAIT", recv(b, buf, sizeof buf, MSG_DONTWAIT));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("recv MSG_DONTWAIT again", recv(b, buf, sizeof buf, MSG_DONTWAIT));
     say("socket O_NONBLOCK after MSG_DONTWAIT -> %d", !!(fcntl(b, F_GETFL) & O_NONBLOCK));
 
@@ -306,7 +306,7 @@ static void run_nosignal(int a, int b)
     REPORT("sendmsg 2 MSG_NOSIGNAL", sendmsg(a, &m, MSG_NOSIGNAL));
     REPORT("send 2 MSG_NOSIGNAL|MSG_DONTWAIT", send(a, "zz", 2, MSG_NOSIGNAL | MSG_DONTWAIT));
     n = REPORT("recv 12 MSG_WAITALL", recv(b, buf, 12, MSG_WAITALL));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 }
 
 /* Sets or clears O_NONBLOCK the way the mode says. */
@@ -338,7 +338,7 @@ static void run_nonblock(int a, int b, const char *how)
     /* first use both ends while they block, so whatever the shim learnt about them is now stale */
     REPORT("send 4", send(a, "warm", 4, 0));
     n = REPORT("recv 100", recv(b, buf, 100, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     set_nb(b, 1, how);
     say("O_NONBLOCK -> %d", !!(fcntl(b, F_GETFL) & O_NONBLOCK));
@@ -384,7 +384,7 @@ static void run_nonblock_cleared(const char *how)
     say("receiver was blocked: %s", yesno(wait_blocked(w.tid, &w.done)));
     CHECK(send(a, "late", 4, 0) == 4, "send: %s", strerror(errno));
     join_receiver(t, &w);
-    show_data("  data", buf, w.result);
+    show("  data", buf, w.result);
     close(a);
     close(b);
 }
@@ -426,7 +426,7 @@ static void run_errors(int a, int b)
     REPORT("recvmsg into a NULL iovec base", recvmsg(b, &(struct msghdr){.msg_iov = &(struct iovec){NULL, 5}, .msg_iovlen = 1}, 0));
     /* TCP ignores the address and sent the "x"; AF_UNIX refused it */
     n = REPORT("recv the queued bytes after the faults", recv(b, buf, family == AF_INET ? 6 : 5, MSG_WAITALL));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("send from a NULL buffer", send(a, NULL, 5, MSG_NOSIGNAL));
     REPORT("recv MSG_DONTWAIT", recv(b, buf, 100, MSG_DONTWAIT));
 

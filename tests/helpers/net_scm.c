@@ -64,7 +64,7 @@ static void print_received(const char *label, const struct received *r)
 {
     report(label, r->result, r->err);
     if (r->result >= 0) {
-        show_data("  data", r->data, r->result);
+        show("  data", r->data, r->result);
         say("  msg_flags -> 0x%x", r->msg_flags);
         say("  descriptors received -> %d", r->nfds);
     }
@@ -128,7 +128,7 @@ int main(int argc, char **argv)
         say("  FD_CLOEXEC -> %d", !!(fcntl(r.fds[0], F_GETFD) & FD_CLOEXEC));
         REPORT("write into the pipe", write(p[1], "through the passed fd", 21));
         n = REPORT("read from the received descriptor", read(r.fds[0], buf, sizeof buf));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
         close(r.fds[0]);
     }
 
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
         say("  FD_CLOEXEC -> %d %d", !!(fcntl(r.fds[0], F_GETFD) & FD_CLOEXEC), !!(fcntl(r.fds[1], F_GETFD) & FD_CLOEXEC));
         REPORT("write into the received write end", write(r.fds[1], "back", 4));
         n = REPORT("read from the original read end", read(p[0], buf, sizeof buf));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
         close(r.fds[0]);
         close(r.fds[1]);
     }
@@ -156,10 +156,10 @@ int main(int argc, char **argv)
     if (r.nfds == 1) {
         REPORT("send through the received socket", send(r.fds[0], "over tcp", 8, 0));
         n = REPORT("recv on the peer", recv(c, buf, sizeof buf, 0));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
         REPORT("send from the peer", send(c, "reply", 5, 0));
         n = REPORT("recv through the received socket", recv(r.fds[0], buf, sizeof buf, 0));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
         close(r.fds[0]);
         n = REPORT("peer reads EOF once the received socket is closed", recv(c, buf, sizeof buf, 0));
     }

@@ -49,7 +49,7 @@ static void run_recv(int family)
     make_pair(family, &a, &b);
     REPORT("send 4", send(a, "warm", 4, 0));
     n = REPORT("recv before any timeout", recv(b, buf, sizeof buf, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     set_timeo(b, SO_RCVTIMEO, 100);
     REPORT("recv with nothing to read", recv(b, buf, sizeof buf, 0));
@@ -63,7 +63,7 @@ static void run_recv(int family)
     REPORT("send 3", send(a, "now", 3, 0));
     REPORT("poll", wait_fd(b, POLLIN));
     n = REPORT("recv with data queued", recv(b, buf, sizeof buf, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     set_timeo(b, SO_RCVTIMEO, 0);
     struct waiter w = {.fd = b};
@@ -74,7 +74,7 @@ static void run_recv(int family)
     CHECK(send(a, "late", 4, 0) == 4, "send: %s", strerror(errno));
     pthread_join(t, NULL);
     report("recv without a timeout", w.result, w.err);
-    show_data("  data", w.buf, w.result);
+    show("  data", w.buf, w.result);
     close(a);
     close(b);
 }
@@ -109,12 +109,12 @@ static void run_waitall(int family)
     set_timeo(b, SO_RCVTIMEO, 100);
     REPORT("send 10", send(a, "0123456789", 10, 0));
     n = REPORT("recv 100 MSG_WAITALL", recv(b, buf, 100, MSG_WAITALL));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("send 7", send(a, "abcdefg", 7, 0));
     struct iovec iov[2] = {{buf, 3}, {buf + 3, 97}};
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
     n = REPORT("recvmsg 100 MSG_WAITALL", recvmsg(b, &m, MSG_WAITALL));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     REPORT("recv MSG_WAITALL with nothing at all", recv(b, buf, 100, MSG_WAITALL));
     close(a);
     close(b);

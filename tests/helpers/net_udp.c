@@ -62,12 +62,12 @@ int main(void)
     REPORT("sendto 4 to B", sendto(a, "ping", 4, 0, (struct sockaddr *)&ba, sizeof ba));
     slen = sizeof src;
     n = REPORT("recvfrom on B", recvfrom(b, buf, 100, 0, (struct sockaddr *)&src, &slen));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     print_source(&src, slen, &aa);
     REPORT("sendto 4 back to the address received", sendto(b, "pong", 4, 0, (struct sockaddr *)&src, slen));
     slen = sizeof src;
     n = REPORT("recvfrom on A", recvfrom(a, buf, 100, 0, (struct sockaddr *)&src, &slen));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     print_source(&src, slen, &ba);
 
     struct iovec out[2] = {{"dat", 3}, {"agram", 5}};
@@ -77,8 +77,8 @@ int main(void)
     struct iovec in[2] = {{in0, sizeof in0}, {in1, sizeof in1}};
     struct msghdr r = {.msg_name = &src, .msg_namelen = sizeof src, .msg_iov = in, .msg_iovlen = 2};
     n = REPORT("recvmsg on B", recvmsg(b, &r, 0));
-    show_data("  iov[0]", in0, n < 2 ? n : 2);
-    show_data("  iov[1]", in1, n - 2);
+    show("  iov[0]", in0, n < 2 ? n : 2);
+    show("  iov[1]", in1, n - 2);
     say("  msg_flags -> 0x%x", r.msg_flags);
     print_source(&src, r.msg_namelen, &aa);
 
@@ -86,9 +86,9 @@ int main(void)
     for (int i = 0; i < 3; i++)
         CHECK(sendto(a, "0123456789", 10, 0, (struct sockaddr *)&ba, sizeof ba) == 10, "sendto");
     n = REPORT("recv 4 of a 10-byte datagram", recv(b, buf, 4, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     n = REPORT("recv 4 MSG_TRUNC of a 10-byte datagram", recv(b, buf, 4, MSG_TRUNC));
-    show_data("  data", buf, 4);
+    show("  data", buf, 4);
     struct iovec one = {buf, 4};
     r = (struct msghdr){.msg_iov = &one, .msg_iovlen = 1};
     n = REPORT("recvmsg 4 of a 10-byte datagram", recvmsg(b, &r, 0));
@@ -99,7 +99,7 @@ int main(void)
     n = REPORT("recvfrom MSG_PEEK", recvfrom(b, buf, 100, MSG_PEEK, (struct sockaddr *)&src, &slen));
     print_source(&src, slen, &aa);
     n = REPORT("recvfrom", recvfrom(b, buf, 100, 0, NULL, NULL));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     REPORT("sendto an empty datagram", sendto(a, "", 0, 0, (struct sockaddr *)&ba, sizeof ba));
     slen = sizeof src;
@@ -127,7 +127,7 @@ int main(void)
     CHECK(sendto(a, "late", 4, 0, (struct sockaddr *)&ba, sizeof ba) == 4, "sendto: %s", strerror(errno));
     pthread_join(t, NULL);
     report("blocked recvfrom", br.result, br.err);
-    show_data("  data", br.buf, br.result);
+    show("  data", br.buf, br.result);
     print_source(&br.src, br.len, &aa);
 
     /* errors and connected sockets */
@@ -138,11 +138,11 @@ int main(void)
     REPORT("send on connected A", send(a, "conn", 4, 0));
     slen = sizeof src;
     n = REPORT("recvfrom on B", recvfrom(b, buf, 100, 0, (struct sockaddr *)&src, &slen));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
     print_source(&src, slen, &aa);
     REPORT("sendto A", sendto(b, "back", 4, 0, (struct sockaddr *)&aa, sizeof aa));
     n = REPORT("recv on connected A", recv(a, buf, 100, 0));
-    show_data("  data", buf, n);
+    show("  data", buf, n);
 
     /* a connected socket whose peer port has nobody: the ICMP error comes back as ECONNREFUSED */
     struct sockaddr_in gone;

@@ -56,21 +56,6 @@ static inline void report_fd(const char *label, long ret, int err)
         r_;                                                                                                \
     })
 
-/* Prints label and n bytes of data, escaped, on one line (nothing for n <= 0). */
-static inline void show_data(const char *label, const void *p, long n)
-{
-    const unsigned char *b = p;
-    printf("%s \"", label);
-    for (long i = 0; i < n; i++) {
-        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\')
-            putchar(b[i]);
-        else
-            printf("\\x%02x", b[i]);
-    }
-    printf("\"\n");
-    fflush(stdout);
-}
-
 static inline const char *yesno(int b) { return b ? "yes" : "no"; }
 
 /* A short pause between two looks at a condition (the bound is in the caller's loop). */

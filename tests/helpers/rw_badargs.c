@@ -82,20 +82,6 @@ static void every_vec_call(const char *tag, int rfd, int wfd, const struct iovec
     }
 }
 
-static void show(const char *label, const void *p, long n)
-{
-    const unsigned char *b = p;
-    printf("%s \"", label);
-    for (long i = 0; i < n; i++) {
-        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\')
-            putchar(b[i]);
-        else
-            printf("\\x%02x", b[i]);
-    }
-    printf("\"\n");
-    fflush(stdout);
-}
-
 /* What is waiting in a pipe or socket, read without the shim seeing it. */
 static void drain(const char *tag, int r)
 {

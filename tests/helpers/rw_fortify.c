@@ -11,20 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void show(const char *label, const void *p, long n)
-{
-    const unsigned char *b = p;
-    printf("%s \"", label);
-    for (long i = 0; i < n; i++) {
-        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\')
-            putchar(b[i]);
-        else
-            printf("\\x%02x", b[i]);
-    }
-    printf("\"\n");
-    fflush(stdout);
-}
-
 /* A count the compiler cannot see, so the fortified inline picks the checking __*_chk entry point. */
 static size_t opaque(size_t v)
 {

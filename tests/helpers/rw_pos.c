@@ -16,20 +16,6 @@ static int fd;
 static const char *path;
 static char buf[16384];
 
-static void show(const char *label, const void *p, long n)
-{
-    const unsigned char *b = p;
-    printf("%s \"", label);
-    for (long i = 0; i < n; i++) {
-        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\')
-            putchar(b[i]);
-        else
-            printf("\\x%02x", b[i]);
-    }
-    printf("\"\n");
-    fflush(stdout);
-}
-
 /* Short results are shown in full, long ones by checksum. */
 static void show_data(const void *p, long n)
 {

@@ -10,21 +10,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Prints label and the bytes, escaped, so the output stays one line of text. */
-static void show(const char *label, const void *p, long n)
-{
-    const unsigned char *b = p;
-    printf("%s \"", label);
-    for (long i = 0; i < n; i++) {
-        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\')
-            putchar(b[i]);
-        else
-            printf("\\x%02x", b[i]);
-    }
-    printf("\"\n");
-    fflush(stdout);
-}
-
 /* Prints the part of each segment that a readv returning n filled. */
 static void show_iov(const struct iovec *iov, int cnt, long n)
 {

@@ -307,7 +307,7 @@ static int run_siginfo(void)
     CHECK(write(p[1], "after", 5) == 5, "write");
     pthread_join(t, NULL);
     report("read", r.result, r.err);
-    show_data("  data", r.buf, r.result);
+    show("  data", r.buf, r.result);
     say("handler runs in all -> %d", atomic_load(&handled));
     return 0;
 }

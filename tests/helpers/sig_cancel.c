@@ -111,7 +111,7 @@ int main(int argc, char **argv)
                 close((int)w.result);
         } else {
             report(call, w.result, w.err);
-            show_data("  data", w.buf, w.result);
+            show("  data", w.buf, w.result);
         }
     }
 
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
         say("main thread: data is there: %s", yesno(wait_fd(in, POLLIN) == 1));
         set_nonblock(in, 1); /* a stray request that took the data must not hang the helper */
         n = REPORT("main thread reads", read(in, buf, sizeof buf));
-        show_data("  data", buf, n);
+        show("  data", buf, n);
     } else {
         int c2 = connect_to(&addr, addr_len);
         say("main thread: the connection is pending: %s", yesno(wait_fd(l, POLLIN) == 1));

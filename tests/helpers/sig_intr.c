@@ -291,11 +291,11 @@ int main(int argc, char **argv)
         CHECK(write(out, "data", 4) == 4, "write: %s", strerror(errno));
         pthread_join(t, NULL);
         report(call, w.result, w.err);
-        show_data("  data", buf, w.result);
+        show("  data", buf, w.result);
         if (w.result < 0) {
             say("main thread: data is there: %s", yesno(wait_fd(in, POLLIN) == 1));
             n = REPORT("main thread reads", read(in, small, sizeof small));
-            show_data("  data", small, n);
+            show("  data", small, n);
         }
     } else if (strcmp(call, "recv-waitall") == 0) {
         if (!ends || !atomic_load(&w.done)) { /* (the second case only when the call wrongly went on) */
@@ -305,11 +305,11 @@ int main(int argc, char **argv)
         }
         pthread_join(t, NULL);
         report(call, w.result, w.err);
-        show_data("  data", buf, w.result);
+        show("  data", buf, w.result);
         CHECK(send(a, "after", 5, 0) == 5, "send: %s", strerror(errno));
         say("main thread: data is there: %s", yesno(wait_fd(b, POLLIN) == 1));
         n = REPORT("main thread receives", recv(b, small, sizeof small, MSG_DONTWAIT));
-        show_data("  data", small, n);
+        show("  data", small, n);
     } else if (strcmp(call, "send-partial") == 0) {
         unsigned long long sum = 0;
         long got;

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
                 bad++;
             atomic_store(&records_read, i + 1);
         } else {
-            show_data("read on pipe A", rec, n);
+            show("read on pipe A", rec, n);
         }
     }
     pthread_join(t, NULL);
