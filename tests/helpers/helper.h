@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define HELPER_SKIP 77
 
@@ -49,6 +50,19 @@ static inline void show(const char *label, const void *p, long n)
     }
     printf("\"\n");
     fflush(stdout);
+}
+
+/* Prints the part of each segment that a readv returning n filled. */
+static inline void show_iov(const struct iovec *iov, int cnt, long n)
+{
+    for (int i = 0; i < cnt; i++) {
+        long k = n <= 0 ? 0 : (n < (long)iov[i].iov_len ? n : (long)iov[i].iov_len);
+        char label[32];
+        snprintf(label, sizeof label, "  iov[%d]", i);
+        show(label, iov[i].iov_base, k);
+        if (n > 0)
+            n -= k;
+    }
 }
 
 /* Checksum for "every byte accounted for" comparisons (FNV-1a, 64-bit). */

@@ -342,14 +342,7 @@ static void run_nonblock(int a, int b, const char *how)
 
     set_nb(b, 1, how);
     say("O_NONBLOCK -> %d", !!(fcntl(b, F_GETFL) & O_NONBLOCK));
-    REPORT("recv on the now nonblocking socket", recv(b, buf, sizeof buf, 0));
-    REPORT("read on the now nonblocking socket", read(b, buf, sizeof buf));
-    struct sockaddr_storage ss;
-    socklen_t slen = sizeof ss;
-    REPORT("recvfrom on the now nonblocking socket", recvfrom(b, buf, sizeof buf, 0, (struct sockaddr *)&ss, &slen));
-    struct iovec iov = {buf, sizeof buf};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-    REPORT("recvmsg on the now nonblocking socket", recvmsg(b, &m, 0));
+    every_receive(b, buf, sizeof buf, "on the now nonblocking socket");
 
     /* the sending side: nonblocking calls until EAGAIN, every accepted byte arrives */
     set_nb(a, 1, how);

@@ -52,14 +52,7 @@ static void run_recv(int family)
     show("  data", buf, n);
 
     set_timeo(b, SO_RCVTIMEO, 100);
-    REPORT("recv with nothing to read", recv(b, buf, sizeof buf, 0));
-    REPORT("read with nothing to read", read(b, buf, sizeof buf));
-    struct sockaddr_storage ss;
-    socklen_t slen = sizeof ss;
-    REPORT("recvfrom with nothing to read", recvfrom(b, buf, sizeof buf, 0, (struct sockaddr *)&ss, &slen));
-    struct iovec iov = {buf, sizeof buf};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-    REPORT("recvmsg with nothing to read", recvmsg(b, &m, 0));
+    every_receive(b, buf, sizeof buf, "with nothing to read");
     REPORT("send 3", send(a, "now", 3, 0));
     REPORT("poll", wait_fd(b, POLLIN));
     n = REPORT("recv with data queued", recv(b, buf, sizeof buf, 0));

@@ -56,6 +56,24 @@ static inline void report_fd(const char *label, long ret, int err)
         r_;                                                                                                \
     })
 
+/* recv, read, recvfrom and recvmsg on fd once each, labelled "CALL SITUATION". */
+static inline void every_receive(int fd, char *buf, size_t size, const char *situation)
+{
+    char label[128];
+    struct sockaddr_storage ss;
+    socklen_t slen = sizeof ss;
+    struct iovec iov = {buf, size};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    snprintf(label, sizeof label, "recv %s", situation);
+    REPORT(label, recv(fd, buf, size, 0));
+    snprintf(label, sizeof label, "read %s", situation);
+    REPORT(label, read(fd, buf, size));
+    snprintf(label, sizeof label, "recvfrom %s", situation);
+    REPORT(label, recvfrom(fd, buf, size, 0, (struct sockaddr *)&ss, &slen));
+    snprintf(label, sizeof label, "recvmsg %s", situation);
+    REPORT(label, recvmsg(fd, &m, 0));
+}
+
 static inline const char *yesno(int b) { return b ? "yes" : "no"; }
 
 /* A short pause between two looks at a condition (the bound is in the caller's loop). */

@@ -11,18 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void show_iov(const struct iovec *iov, int cnt, long n)
-{
-    for (int i = 0; i < cnt; i++) {
-        long k = n <= 0 ? 0 : (n < (long)iov[i].iov_len ? n : (long)iov[i].iov_len);
-        char label[32];
-        snprintf(label, sizeof label, "  iov[%d]", i);
-        show(label, iov[i].iov_base, k);
-        if (n > 0)
-            n -= k;
-    }
-}
-
 static void position(int fd)
 {
     REPORT("  position", lseek(fd, 0, SEEK_CUR));

@@ -10,19 +10,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Prints the part of each segment that a readv returning n filled. */
-static void show_iov(const struct iovec *iov, int cnt, long n)
-{
-    for (int i = 0; i < cnt; i++) {
-        long k = n <= 0 ? 0 : (n < (long)iov[i].iov_len ? n : (long)iov[i].iov_len);
-        char label[32];
-        snprintf(label, sizeof label, "  iov[%d]", i);
-        show(label, iov[i].iov_base, k);
-        if (n > 0)
-            n -= k;
-    }
-}
-
 static long count_byte(const unsigned char *b, long n, unsigned char c)
 {
     long k = 0;
