@@ -29,11 +29,9 @@
 #include "iou/fdtable.h"
 #include "iou/ftable.h"
 #include "iou/log.h"
+#include "iou/ring.h"
 #include "iou/sys.h"
 
-#ifndef IORING_REGISTER_USE_REGISTERED_RING
-#define IORING_REGISTER_USE_REGISTERED_RING (1U << 31)
-#endif
 #define FIRST_TABLE_SIZE 64
 #define REGISTER_AFTER_USES 3
 

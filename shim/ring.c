@@ -31,13 +31,6 @@
 #include "iou/stats.h"
 #include "iou/sys.h"
 
-/* Not in liburing 2.3's headers; kernel ABI values. */
-#ifndef IORING_ACCEPT_DONTWAIT
-#define IORING_ACCEPT_DONTWAIT (1U << 1) /* 6.10: accept returns EAGAIN instead of waiting */
-#endif
-#ifndef IORING_REGISTER_USE_REGISTERED_RING
-#define IORING_REGISTER_USE_REGISTERED_RING (1U << 31) /* 6.3 */
-#endif
 
 #define TAG_CALL 1u
 #define TAG_CANCEL 2u

@@ -9,6 +9,14 @@
 #include "iou/ops.h"
 #include "iou/thread.h"
 
+/* Kernel ABI values newer than liburing 2.3's headers. */
+#ifndef IORING_ACCEPT_DONTWAIT
+#define IORING_ACCEPT_DONTWAIT (1U << 1) /* 6.10: accept returns EAGAIN instead of waiting */
+#endif
+#ifndef IORING_REGISTER_USE_REGISTERED_RING
+#define IORING_REGISTER_USE_REGISTERED_RING (1U << 31) /* 6.3: register through a registered ring index */
+#endif
+
 /* iou_ring_run's answer when the kernel refused the submission itself: nothing was done, use libc. */
 #define IOU_RING_REFUSED INT_MIN
 
