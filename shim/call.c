@@ -8,6 +8,11 @@
 #include "iou/punt.h"
 #include "iou/stats.h"
 
+/* Calls (bit per enum iou_op) that may take iou_call_begin_fast: set once a call of that op went
+ * through the general checks to the ring, which proves what is the same for every later call of the
+ * process (route, IOU_SHIM_OPS, the kernel's opcodes); and the kernel can cancel a waiting request. */
+static uint32_t fast_ops;
+
 static enum iou_bypass kind_bypass(const struct iou_call *c)
 {
     switch (c->fdi.kind) {
@@ -74,12 +79,47 @@ bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as,
         why = iou_ring_ready(c->t, info->opcode_also);
     if (!why && (IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) && !iou_ring_can_wait())
         why = IOU_BYPASS_UNSUPPORTED;
-    if (!why)
+    if (!why) {
+        if ((cfg->route == IOU_ROUTE_RING || cfg->route == IOU_ROUTE_ALL) && iou_ring_can_wait())
+            __atomic_or_fetch(&fast_ops, 1u << op, __ATOMIC_RELAXED);
         return true;
+    }
     c->t->busy = 0;
 libc:
     iou_stats_libc(op, (enum iou_bypass)why);
     return false;
+}
+
+bool iou_call_is_simple(const struct iou_call *c)
+{
+    unsigned kind = 1u << c->fdi.kind;
+    unsigned simple_kinds = iou_ops[c->op].positional ? IOU_KINDS_FILE : IOU_KINDS_STREAMLIKE;
+    if (!(kind & simple_kinds & iou_ops[c->op].ring_kinds) || c->fdi.nonblock || c->fdi.timeout)
+        return false;
+    /* Files: only where the punt probe already found that the kernel finishes the call inline. */
+    return !(kind & IOU_KINDS_FILE) || iou_config()->route == IOU_ROUTE_ALL ||
+           iou_punt_get(c->fdi.fs_slot, (enum iou_dir)iou_ops[c->op].dir) == IOU_PUNT_INLINE;
+}
+
+bool iou_call_begin_fast(struct iou_call *c, enum iou_op op, int fd)
+{
+    if (!(__atomic_load_n(&fast_ops, __ATOMIC_RELAXED) & (1u << op)))
+        return false;
+    struct iou_thread *t = iou_thread_get();
+    if (!t || t->busy || t->ring_state != IOU_RING_READY || iou_thread_forking())
+        return false;
+    if (!iou_fd_lookup_known(fd, &c->fdi))
+        return false;
+    c->op = op;
+    if (!iou_call_is_simple(c))
+        return false;
+    pthread_testcancel(); /* a cancellation point, as in iou_call_begin_as */
+    t->busy = 1;
+    c->fd = fd;
+    c->t = t;
+    c->positional = iou_ops[op].positional;
+    c->fixed = false;
+    return true;
 }
 
 int iou_call_run(struct iou_call *c, const struct iou_run *how)

@@ -180,6 +180,18 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info)
     return 0;
 }
 
+bool iou_fd_lookup_known(int fd, struct iou_fd_info *info)
+{
+    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    if ((unsigned)fd >= TABLE_FDS || !t)
+        return false;
+    uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+    if (!(word & BIT_KNOWN))
+        return false;
+    unpack(word, info);
+    return true;
+}
+
 void iou_fd_learn(int fd, const struct iou_fd_info *info)
 {
     uint64_t *t = get_table();

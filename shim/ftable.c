@@ -84,7 +84,19 @@ static void end_registration(struct iou_thread *t)
     t->files_size = 0;
 }
 
+static int slot_slow(struct iou_thread *t, int fd, uint32_t generation) __attribute__((noinline));
+
 int iou_ftable_slot(struct iou_thread *t, int fd, uint32_t generation)
+{
+    /* The descriptor already has its slot: the common case, checked first and kept small. */
+    if (__builtin_expect(t == __atomic_load_n(&registering, __ATOMIC_ACQUIRE) &&
+                         __atomic_load_n(&files_state, __ATOMIC_ACQUIRE) == FILES_ON &&
+                         (unsigned)fd < t->files_size && t->slot_gen[fd] == generation + 1, 1))
+        return fd;
+    return slot_slow(t, fd, generation);
+}
+
+static int slot_slow(struct iou_thread *t, int fd, uint32_t generation)
 {
     if (__builtin_expect(t != __atomic_load_n(&registering, __ATOMIC_ACQUIRE), 0)) {
         if (__atomic_load_n(&files_state, __ATOMIC_ACQUIRE) != FILES_ON)

@@ -118,11 +118,12 @@ static bool empty_transfer_differs(const struct iou_call *c, const struct rw_req
     return rq->iovcnt <= IOV_MAX && total_length(rq) == 0;
 }
 
-static long rw_run(struct iou_call *c, const struct rw_request *rq)
+/* Runs the transfer; done > 0 when the fast path already moved that much of it. */
+static long rw_run(struct iou_call *c, const struct rw_request *rq, size_t done)
 {
     bool out = iou_ops[c->op].dir == IOU_DIR_OUT;
     bool streamlike = (IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) != 0;
-    if (empty_transfer_differs(c, rq, out))
+    if (!done && empty_transfer_differs(c, rq, out))
         return iou_call_to_libc(c, IOU_BYPASS_FLAGS);
     bool nowait = streamlike && c->fdi.nonblock;
     bool probing = false;
@@ -144,7 +145,7 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq)
     struct iou_run how = {.interruptible = streamlike, .nonblock_fd = streamlike && !nowait ? c->fd : -1};
     struct cursor cur = {0, 0};
     struct iovec piece;
-    size_t done = 0, total = 0;
+    size_t total = 0;
 
     for (;;) {
         prepare(c, rq, &cur, done, &piece, rq->rw_flags | (nowait || probing ? RWF_NOWAIT : 0));
@@ -193,17 +194,47 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq)
     }
 }
 
+/* The simple cases (iou_call_is_simple) of one buffer of at least a byte: rw_run with what cannot
+ * happen there left out (RWF_NOWAIT, the punt probe, empty transfers). A short transfer that read(2)
+ * or write(2) would have continued continues in rw_run. */
+static long rw_simple(struct iou_call *c, void *buf, size_t len, off_t off)
+{
+    bool out = iou_ops[c->op].dir == IOU_DIR_OUT;
+    bool file = (IOU_KINDS_FILE & (1u << c->fdi.kind)) != 0;
+    struct io_uring_sqe *sqe = iou_ring_request(c->t);
+    if (out)
+        io_uring_prep_write(sqe, c->fd, buf, (unsigned)len, (uint64_t)off);
+    else
+        io_uring_prep_read(sqe, c->fd, buf, (unsigned)len, (uint64_t)off);
+    /* Files are not interrupted by signals through read(2) either (see rw_run). */
+    struct iou_run how = {.interruptible = !file, .nonblock_fd = file ? -1 : c->fd};
+    long res = iou_call_run(c, &how);
+    bool continued = out ? c->fdi.kind == IOU_FD_PIPE || c->fdi.kind == IOU_FD_STREAM : c->fdi.memdev;
+    if (continued && res > 0 && (size_t)res < len) {
+        struct rw_request rq = {.vectored = false, .buf = buf, .len = len, .off = off};
+        res = rw_run(c, &rq, (size_t)res);
+    }
+    return res;
+}
+
 long iou_rw_single(enum iou_op op, int fd, void *buf, size_t len, off_t off)
 {
-    if (iou_ops[op].positional && off < 0)
+    bool positional = iou_ops[op].positional;
+    if (positional && off < 0)
         return iou_call_skip(op, IOU_BYPASS_FLAGS); /* EINVAL, from libc */
     if (len > IOU_MAX_RW)
         return iou_call_skip(op, IOU_BYPASS_HUGE);
+    if (!positional)
+        off = -1;
     struct iou_call c;
+    if (len > 0 && iou_call_begin_fast(&c, op, fd))
+        return iou_call_end(&c, rw_simple(&c, buf, len, off));
     if (!iou_call_begin(&c, op, fd))
         return IOU_USE_LIBC;
-    struct rw_request rq = {.vectored = false, .buf = buf, .len = len, .off = iou_ops[op].positional ? off : -1};
-    return iou_call_end(&c, rw_run(&c, &rq));
+    if (len > 0 && iou_call_is_simple(&c))
+        return iou_call_end(&c, rw_simple(&c, buf, len, off));
+    struct rw_request rq = {.vectored = false, .buf = buf, .len = len, .off = off};
+    return iou_call_end(&c, rw_run(&c, &rq, 0));
 }
 
 long iou_rw_vector(enum iou_op op, int fd, const struct iovec *iov, int iovcnt, off_t off, int flags)
@@ -225,5 +256,5 @@ long iou_rw_vector(enum iou_op op, int fd, const struct iovec *iov, int iovcnt, 
         return IOU_USE_LIBC;
     struct rw_request rq = {.vectored = true, .iov = iov, .iovcnt = iovcnt,
                             .off = iou_ops[route_as].positional ? off : -1, .rw_flags = flags};
-    return iou_call_end(&c, rw_run(&c, &rq));
+    return iou_call_end(&c, rw_run(&c, &rq, 0));
 }

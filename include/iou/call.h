@@ -32,6 +32,18 @@ bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd);
  * position-relative, as readv). */
 bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd);
 
+/* Whether a call that began on the ring is one of the simple cases the operation modules run without
+ * their general machinery: a blocking pipe, socket or character device without timeouts for calls
+ * without an offset; a file or block device where the kernel was found to finish the call inline, for
+ * positional ones. */
+bool iou_call_is_simple(const struct iou_call *c);
+
+/* iou_call_begin in one pass for a simple call (iou_call_is_simple) on a thread whose ring is ready
+ * and a descriptor already known, with no system call and nothing counted; only once a call of op
+ * went to the ring in this process (which proves what is the same for all: route, IOU_SHIM_OPS, the
+ * kernel's opcodes). False says nothing: the caller then takes iou_call_begin. */
+bool iou_call_begin_fast(struct iou_call *c, enum iou_op op, int fd);
+
 /* Runs the call's prepared request (iou_ring_request) on the ring, through the descriptor's
  * registered-file slot when it has one; see iou_ring_run for the result. */
 int iou_call_run(struct iou_call *c, const struct iou_run *how);

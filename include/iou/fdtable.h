@@ -25,6 +25,9 @@ struct iou_fd_info {
  * -ERANGE when fd is beyond the table (the caller uses libc). */
 int iou_fd_lookup(int fd, struct iou_fd_info *info);
 
+/* Fills *info for fd only when its facts are already known (no system call). */
+bool iou_fd_lookup_known(int fd, struct iou_fd_info *info);
+
 /* Records what the shim already knows about a descriptor it just created (accept). */
 void iou_fd_learn(int fd, const struct iou_fd_info *info);
 
