@@ -26,10 +26,6 @@ static enum iou_bypass kind_bypass(const struct iou_call *c)
     }
 }
 
-bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd)
-{
-    return iou_call_begin_as(c, op, op, fd);
-}
 
 bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd)
 {
@@ -82,6 +78,7 @@ bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as,
     if (!why) {
         if ((cfg->route == IOU_ROUTE_RING || cfg->route == IOU_ROUTE_ALL) && iou_ring_can_wait())
             __atomic_or_fetch(&fast_ops, 1u << op, __ATOMIC_RELAXED);
+        c->simple = op == route_as && iou_call_simple(c) == IOU_SIMPLE_RING;
         return true;
     }
     c->t->busy = 0;
@@ -90,36 +87,76 @@ libc:
     return false;
 }
 
-bool iou_call_is_simple(const struct iou_call *c)
+/* Files and block devices: the punt probe already found whether the kernel finishes op inline. */
+static enum iou_simple file_simple(const struct iou_call *c, const struct iou_op_info *info)
 {
-    unsigned kind = 1u << c->fdi.kind;
-    unsigned simple_kinds = iou_ops[c->op].positional ? IOU_KINDS_FILE : IOU_KINDS_STREAMLIKE;
-    if (!(kind & simple_kinds & iou_ops[c->op].ring_kinds) || c->fdi.nonblock || c->fdi.timeout)
-        return false;
-    /* Files: only where the punt probe already found that the kernel finishes the call inline. */
-    return !(kind & IOU_KINDS_FILE) || iou_config()->route == IOU_ROUTE_ALL ||
-           iou_punt_get(c->fdi.fs_slot, (enum iou_dir)iou_ops[c->op].dir) == IOU_PUNT_INLINE;
+    enum iou_route_mode route = iou_config()->route;
+    if (!info->positional)
+        return IOU_SIMPLE_NOT;
+    if (route == IOU_ROUTE_ALL)
+        return IOU_SIMPLE_RING;
+    switch (iou_punt_get(c->fdi.fs_slot, (enum iou_dir)info->dir)) {
+    case IOU_PUNT_INLINE:
+        return IOU_SIMPLE_RING;
+    case IOU_PUNT_WORKER:
+        return route == IOU_ROUTE_RING ? IOU_SIMPLE_PUNT : IOU_SIMPLE_NOT;
+    default:
+        return IOU_SIMPLE_NOT;
+    }
 }
 
-bool iou_call_begin_fast(struct iou_call *c, enum iou_op op, int fd)
+enum iou_simple iou_call_simple(const struct iou_call *c)
+{
+    const struct iou_op_info *info = &iou_ops[c->op];
+    unsigned kind = 1u << c->fdi.kind;
+    if (!(kind & info->ring_kinds))
+        return IOU_SIMPLE_NOT;
+    if (kind & IOU_KINDS_STREAMLIKE)
+        return info->positional || c->fdi.nonblock || c->fdi.timeout ? IOU_SIMPLE_NOT : IOU_SIMPLE_RING;
+    return kind & IOU_KINDS_FILE ? file_simple(c, info) : IOU_SIMPLE_NOT;
+}
+
+/* iou_call_begin_as in one pass for the simple cases, on a thread whose ring is ready and a descriptor
+ * already known, with no system call; only once a call of op went to the ring in this process (which
+ * proves what is the same for every call: route, IOU_SHIM_OPS, the kernel's opcodes). IOU_SIMPLE_NOT
+ * says nothing: the general checks decide. */
+static enum iou_simple begin_fast(struct iou_call *c, enum iou_op op, int fd)
 {
     if (!(__atomic_load_n(&fast_ops, __ATOMIC_RELAXED) & (1u << op)))
-        return false;
+        return IOU_SIMPLE_NOT;
     struct iou_thread *t = iou_thread_get();
     if (!t || t->busy || t->ring_state != IOU_RING_READY || iou_thread_forking())
-        return false;
+        return IOU_SIMPLE_NOT;
     if (!iou_fd_lookup_known(fd, &c->fdi))
-        return false;
+        return IOU_SIMPLE_NOT;
     c->op = op;
-    if (!iou_call_is_simple(c))
-        return false;
+    enum iou_simple simple = iou_call_simple(c);
+    if (simple == IOU_SIMPLE_PUNT) {
+        iou_stat_bump(&t->stats.libc[op][IOU_BYPASS_PUNT]);
+        return simple;
+    }
+    if (simple != IOU_SIMPLE_RING)
+        return simple;
     pthread_testcancel(); /* a cancellation point, as in iou_call_begin_as */
     t->busy = 1;
     c->fd = fd;
     c->t = t;
     c->positional = iou_ops[op].positional;
     c->fixed = false;
-    return true;
+    c->simple = true;
+    return simple;
+}
+
+bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd)
+{
+    switch (begin_fast(c, op, fd)) {
+    case IOU_SIMPLE_RING:
+        return true;
+    case IOU_SIMPLE_PUNT:
+        return false;
+    default:
+        return iou_call_begin_as(c, op, op, fd);
+    }
 }
 
 int iou_call_run(struct iou_call *c, const struct iou_run *how)

@@ -194,7 +194,7 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq, size_t done)
     }
 }
 
-/* The simple cases (iou_call_is_simple) of one buffer of at least a byte: rw_run with what cannot
+/* The simple cases (iou_call_simple) of one buffer of at least a byte: rw_run with what cannot
  * happen there left out (RWF_NOWAIT, the punt probe, empty transfers). A short transfer that read(2)
  * or write(2) would have continued continues in rw_run. */
 static long rw_simple(struct iou_call *c, void *buf, size_t len, off_t off)
@@ -227,11 +227,9 @@ long iou_rw_single(enum iou_op op, int fd, void *buf, size_t len, off_t off)
     if (!positional)
         off = -1;
     struct iou_call c;
-    if (len > 0 && iou_call_begin_fast(&c, op, fd))
-        return iou_call_end(&c, rw_simple(&c, buf, len, off));
     if (!iou_call_begin(&c, op, fd))
         return IOU_USE_LIBC;
-    if (len > 0 && iou_call_is_simple(&c))
+    if (c.simple && len > 0)
         return iou_call_end(&c, rw_simple(&c, buf, len, off));
     struct rw_request rq = {.vectored = false, .buf = buf, .len = len, .off = off};
     return iou_call_end(&c, rw_run(&c, &rq, 0));

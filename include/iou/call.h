@@ -22,27 +22,31 @@ struct iou_call {
     struct iou_thread *t;
     bool positional;   /* takes an explicit offset (false for preadv2/pwritev2 at offset -1) */
     bool fixed;        /* went through a registered-file slot */
+    bool simple;       /* one of the simple cases (IOU_SIMPLE_RING below) */
 };
 
 /* Decides the path of a call on fd. True: the ring (the thread is marked busy until iou_call_end).
- * False: libc, already counted with its reason. */
+ * False: libc, already counted with its reason. A simple call (see below) on a thread whose ring is
+ * ready and a descriptor already known is decided in one pass, with no system call, once a call of op
+ * went to the ring in this process (which proves what is the same for every call: route, IOU_SHIM_OPS,
+ * the kernel's opcodes); a file the kernel would hand to a worker is then sent to libc at once. */
 bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd);
 
 /* The same for a call counted as op but routed by the rules of route_as (preadv2 at offset -1 is
  * position-relative, as readv). */
 bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd);
 
-/* Whether a call that began on the ring is one of the simple cases the operation modules run without
- * their general machinery: a blocking pipe, socket or character device without timeouts for calls
- * without an offset; a file or block device where the kernel was found to finish the call inline, for
- * positional ones. */
-bool iou_call_is_simple(const struct iou_call *c);
+/* The simple cases, which the operation modules run without their general machinery. */
+enum iou_simple {
+    IOU_SIMPLE_NOT,   /* anything else: the general path decides */
+    IOU_SIMPLE_RING,  /* a blocking pipe, socket or character device without timeouts (calls without an
+                         offset); a file or block device where the kernel finishes the call inline
+                         (positional calls) */
+    IOU_SIMPLE_PUNT,  /* a file the kernel would hand to a worker: libc (route `ring`) */
+};
 
-/* iou_call_begin in one pass for a simple call (iou_call_is_simple) on a thread whose ring is ready
- * and a descriptor already known, with no system call and nothing counted; only once a call of op
- * went to the ring in this process (which proves what is the same for all: route, IOU_SHIM_OPS, the
- * kernel's opcodes). False says nothing: the caller then takes iou_call_begin. */
-bool iou_call_begin_fast(struct iou_call *c, enum iou_op op, int fd);
+/* Which simple case a call is (its fdi and op filled in). */
+enum iou_simple iou_call_simple(const struct iou_call *c);
 
 /* Runs the call's prepared request (iou_ring_request) on the ring, through the descriptor's
  * registered-file slot when it has one; see iou_ring_run for the result. */
