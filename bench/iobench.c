@@ -6,6 +6,9 @@
  * IORING_SETUP_SINGLE_ISSUER|DEFER_TASKRUN, registered ring fd, registered files with IOSQE_FIXED_FILE,
  * one request per io_uring_enter, then a peek, waiting only if the completion is not there yet. That mode
  * refuses to run under the shim (the shim would see none of its I/O but its close() calls).
+ * `iobench sqpoll ...` is that floor with IORING_SETUP_SQPOLL instead: one kernel submission thread shared
+ * by every thread's ring (IORING_SETUP_ATTACH_WQ), and the caller polling the completion queue for up to
+ * 20 us before it waits in the kernel.
  *
  * Prints one line of key=value pairs on stdout: ns=<ns per op> for the timing tests, KiB figures for
  * `mem`. Exit 0, 77 when the test cannot run here (says why on stderr), 1 on failure. */
@@ -30,7 +33,10 @@
 #define FLOOR_DEPTH 64 /* the hand-written ring's depth */
 #define BATCHES 5      /* timed batches per run; the fastest is reported */
 
-static bool use_ring; /* mode `uring` */
+static bool use_ring;   /* modes `uring` and `sqpoll` */
+static bool use_sqpoll; /* mode `sqpoll`: the floor's rings share one kernel submission thread */
+#define SQPOLL_IDLE_MS 1000
+#define SQPOLL_SPIN_NS 20000 /* how long the caller polls the CQ before it waits in the kernel */
 
 static void die(const char *what)
 {
@@ -49,6 +55,15 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#else
+    __asm__ volatile("yield");
+#endif
 }
 
 static double cpu_ns(void)
@@ -71,6 +86,35 @@ static __thread struct floor floor_tls;
 static __thread struct floor *fl;
 static const char *floor_setup_name = "none";
 
+/* Mode `sqpoll`: the first ring (IORING_SETUP_SQPOLL) starts the kernel submission thread; every later
+ * ring attaches to it (IORING_SETUP_ATTACH_WQ with the first ring's descriptor). */
+static int sqpoll_anchor = -1;
+static pthread_mutex_t sqpoll_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void floor_init_sqpoll(void)
+{
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    p.flags = IORING_SETUP_SQPOLL;
+    p.sq_thread_idle = SQPOLL_IDLE_MS;
+    pthread_mutex_lock(&sqpoll_lock);
+    if (sqpoll_anchor >= 0) {
+        p.flags |= IORING_SETUP_ATTACH_WQ;
+        p.wq_fd = (unsigned)sqpoll_anchor;
+    }
+    int r = io_uring_queue_init_params(FLOOR_DEPTH, &fl->ring, &p);
+    if (r == 0 && sqpoll_anchor < 0)
+        sqpoll_anchor = fl->ring.ring_fd;
+    pthread_mutex_unlock(&sqpoll_lock);
+    if (r == -EPERM || r == -EINVAL)
+        skip("the kernel refuses IORING_SETUP_SQPOLL here");
+    if (r < 0) {
+        errno = -r;
+        die("io_uring_queue_init_params (sqpoll)");
+    }
+    floor_setup_name = p.flags & IORING_SETUP_ATTACH_WQ ? "sqpoll+attach_wq" : "sqpoll";
+}
+
 static void floor_init(const int *fds, int n)
 {
     static const struct {
@@ -82,7 +126,9 @@ static void floor_init(const int *fds, int n)
         {0, "plain"},
     };
     fl = &floor_tls;
-    int r = -EINVAL;
+    int r = use_sqpoll ? 0 : -EINVAL;
+    if (use_sqpoll)
+        floor_init_sqpoll();
     for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == -EINVAL; i++) {
         struct io_uring_params p;
         memset(&p, 0, sizeof(p));
@@ -132,9 +178,19 @@ static long floor_run(struct io_uring_sqe *sqe)
     struct io_uring_cqe *cqe;
     sqe->flags |= IOSQE_FIXED_FILE;
     int r = io_uring_submit(&fl->ring);
-    if (r != 1) {
+    /* With SQPOLL the count is what the submission thread has not consumed yet: 0 or 1 or more. */
+    if (use_sqpoll ? r < 0 : r != 1) {
         errno = r < 0 ? -r : EIO;
         die("io_uring_submit");
+    }
+    if (use_sqpoll && io_uring_peek_cqe(&fl->ring, &cqe) != 0) {
+        /* The submission thread picks the request up asynchronously: poll for a while first. */
+        double until = now_ns() + SQPOLL_SPIN_NS;
+        for (unsigned i = 1; io_uring_peek_cqe(&fl->ring, &cqe) != 0; i++) {
+            cpu_relax();
+            if (!(i & 63) && now_ns() > until)
+                break;
+        }
     }
     if (io_uring_peek_cqe(&fl->ring, &cqe) != 0) {
         while ((r = io_uring_wait_cqe(&fl->ring, &cqe)) == -EINTR)
@@ -620,23 +676,26 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr,
-                "usage: iobench libc|uring TEST [ITERS|N] (no ITERS: calibrated to IOBENCH_TARGET_MS)\n"
+                "usage: iobench libc|uring|sqpoll TEST [ITERS|N] (no ITERS: calibrated to IOBENCH_TARGET_MS)\n"
                 "  tests: pipe unix-rw unix-send vec zero-read null-write pread pwrite fsync write-fsync\n"
                 "         accept (ITERS), threads N ITERS, fds K ITERS, mem N\n"
                 "  libc: the calls through libc (run it under LD_PRELOAD to measure the shim);\n"
-                "  uring: the same calls through liburing directly (never under the shim).\n"
+                "  uring: the same calls through liburing directly (never under the shim);\n"
+                "  sqpoll: as uring, with IORING_SETUP_SQPOLL (one submission thread shared by every\n"
+                "         thread's ring, ATTACH_WQ) and the caller polling the CQ before it waits.\n"
                 "  IOBENCH_DIR: where test files are made (default .)\n");
         return 1;
     }
-    if (!strcmp(argv[1], "uring")) {
+    if (!strcmp(argv[1], "uring") || !strcmp(argv[1], "sqpoll")) {
         const char *pre = getenv("LD_PRELOAD");
         if (pre && strstr(pre, "iou_shim")) {
             fprintf(stderr, "iobench: uring mode must not run under the shim (LD_PRELOAD=%s)\n", pre);
             return 1;
         }
         use_ring = true;
+        use_sqpoll = argv[1][0] == 's';
     } else if (strcmp(argv[1], "libc")) {
-        fprintf(stderr, "iobench: mode must be libc or uring\n");
+        fprintf(stderr, "iobench: mode must be libc, uring or sqpoll\n");
         return 1;
     }
     const char *test = argv[2];
