@@ -180,6 +180,17 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info)
     return 0;
 }
 
+int iou_fd_known_kind(int fd)
+{
+    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    if (fd < 0 || (unsigned)fd >= TABLE_FDS || !t)
+        return -1;
+    uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+    if (!(word & BIT_KNOWN) || (word & BIT_TIMEOUT))
+        return -1;
+    return (uint8_t)(word >> KIND_SHIFT);
+}
+
 void iou_fd_learn(int fd, const struct iou_fd_info *info)
 {
     uint64_t *t = get_table();

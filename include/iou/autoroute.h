@@ -1,0 +1,66 @@
+/* Route `auto`: per thread, per call and descriptor kind, the shim times both paths while the program
+ * runs and keeps the faster one. See shim/autoroute.c for the schedule and why it is safe. */
+#ifndef IOU_AUTOROUTE_H
+#define IOU_AUTOROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iou/ops.h"
+
+struct iou_call;
+struct iou_stats;
+struct iou_thread;
+
+/* This thread's table; set only under route `auto`, once the thread made a routed call. */
+extern __thread struct iou_auto_table *iou_auto_mine __attribute__((tls_model("initial-exec")));
+bool iou_auto_libc_now(enum iou_op op, int fd);
+
+/* Called by the exported wrappers before the op module: true when this thread already decided
+ * (op, fd's kind) for libc, and the call is counted as libc reason `auto`; the wrapper then calls libc
+ * at once. On this kind of machine even the shim's ordinary routing (~10 ns) is several percent of a
+ * ~100 ns system call, so a decided call skips all of it. False: route the call as usual. Costs one
+ * thread-local load in every other route. */
+static inline bool iou_auto_libc_first(enum iou_op op, int fd)
+{
+    return __builtin_expect(iou_auto_mine != 0, 0) && iou_auto_libc_now(op, fd);
+}
+
+/* The thread is exiting: its block (and table) may go to another thread. */
+void iou_auto_thread_exit(void);
+
+/* For a call that passed every other routing rule: true to take the ring, false for libc (the caller
+ * counts reason `auto`). Either path may be a timing sample: a ring sample is recorded by
+ * iou_auto_ring_done, a libc sample by iou_auto_after_libc in the exported wrapper. */
+bool iou_auto_choose(struct iou_call *c);
+
+/* Records a ring sample when c was one (called once the call's ring result is known). */
+void iou_auto_ring_done(struct iou_call *c);
+
+/* The libc sample under way in this thread, if any (see iou_auto_after_libc). */
+extern __thread struct iou_auto_entry *iou_auto_libc_sample __attribute__((tls_model("initial-exec")));
+void iou_auto_libc_done(void);
+
+/* Wrapped around every libc call an exported wrapper makes after its op module said IOU_USE_LIBC:
+ * ends the timing of a libc sample. Returns r unchanged (errno untouched). */
+static inline long iou_auto_after_libc(long r)
+{
+    if (__builtin_expect(iou_auto_libc_sample != 0, 0))
+        iou_auto_libc_done();
+    return r;
+}
+
+/* Adds to sum the libc calls t's fast path made and did not count yet (the stats ask for them). */
+void iou_auto_add_counts(struct iou_thread *t, struct iou_stats *sum);
+
+/* What the threads of the process decided for (op, kind), for the stats. */
+struct iou_auto_summary {
+    uint64_t ring_ns, libc_ns;   /* the lowest time measured on each path (UINT64_MAX: none) */
+    unsigned ring_threads;       /* threads whose current choice is the ring */
+    unsigned libc_threads;       /* ... is libc */
+    unsigned sampling_threads;   /* threads still taking their first samples */
+};
+/* False when no thread has routed (op, kind) under route `auto`. */
+bool iou_auto_summary(enum iou_op op, unsigned kind, struct iou_auto_summary *s);
+
+#endif
