@@ -8,8 +8,8 @@
  *   sampled (a call the ring would not take anyway says nothing about the ring), and a ring sample the
  *   op module then sent to libc (punt, nonblock...) is dropped: if no ring sample completes, auto has
  *   no opinion and the call routes as in `ring`.
- * - Ties and missing samples go to the ring only when it was measured faster: libc is chosen when its
- *   lowest time is strictly lower.
+ * - The ring is kept when it measured faster by more than 1/RING_MARGIN (or when it could not be
+ *   measured: then the other routing rules decide, as in route `ring`); otherwise libc.
  * - Schedule: after a round the choice holds for 2^10 calls, then both paths are sampled again so a
  *   change of workload is seen; every round that confirms the choice doubles the interval (up to 2^16
  *   calls), a change starts again from 2^10. A round costs SAMPLES calls on the slower path, so on
@@ -41,6 +41,10 @@
 #define FIRST_INTERVAL_LOG 10
 #define MAX_INTERVAL_LOG 16
 #define NONE UINT32_MAX
+/* The ring is kept only when faster by more than 1/RING_MARGIN: what a sample cannot see (the ring's
+ * memory in the caches, its wake-ups) is all on the ring's side, and at equal cost libc is the path
+ * with nothing to go wrong. It also keeps two nearly equal paths from flipping on noise. */
+#define RING_MARGIN 32
 #define PRETEND_PENALTY_NS 1000000000ull /* IOU_SHIM_PRETEND=auto-ring-slow / auto-libc-slow */
 
 enum { PATH_RING, PATH_LIBC };
@@ -62,10 +66,7 @@ _Static_assert(sizeof(struct iou_auto_table) <= 4096, "the table is meant to fit
 /* A thread whose table could not be mapped routes as `ring`. */
 #define NO_TABLE ((struct iou_auto_table *)1)
 
-__thread struct iou_auto_entry *iou_auto_libc_sample __attribute__((tls_model("initial-exec")));
-/* This thread's table once it has one: the fast path reads it without going through the thread block. */
-__thread struct iou_auto_table *iou_auto_mine __attribute__((tls_model("initial-exec")));
-static __thread uint64_t libc_sample_start __attribute__((tls_model("initial-exec")));
+__thread struct iou_auto_tls iou_auto_tls __attribute__((tls_model("initial-exec")));
 
 static uint64_t now_ns(void)
 {
@@ -80,7 +81,7 @@ static struct iou_auto_table *table_of(struct iou_thread *t)
     if (__builtin_expect(tab != NULL, 1)) {
         if (tab == NO_TABLE)
             return NULL;
-        return iou_auto_mine = tab;
+        return iou_auto_tls.mine = tab;
     }
     size_t size = (sizeof(*tab) + 4095) & ~(size_t)4095;
     long p = iou_sys6(SYS_mmap, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -89,17 +90,16 @@ static struct iou_auto_table *table_of(struct iou_thread *t)
         return NULL;
     }
     tab = (struct iou_auto_table *)p;
-    return iou_auto_mine = t->auto_table = tab;
+    return iou_auto_tls.mine = t->auto_table = tab;
 }
 
 void iou_auto_thread_exit(void)
 {
-    iou_auto_mine = NULL;
+    iou_auto_tls.mine = NULL;
 }
 
-bool iou_auto_libc_now(enum iou_op op, int fd)
+bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd)
 {
-    struct iou_auto_table *tab = iou_auto_mine;
     int kind = iou_fd_known_kind(fd);
     if (kind < 0)
         return false;
@@ -124,7 +124,8 @@ static uint64_t fast_calls(const struct iou_auto_entry *e)
 /* The end of a round: keep the faster path, and space the next round out if nothing changed. */
 static void decide(struct iou_auto_entry *e)
 {
-    bool libc_faster = e->best[PATH_RING] != NONE && e->best[PATH_LIBC] < e->best[PATH_RING];
+    uint32_t ring = e->best[PATH_RING], libc = e->best[PATH_LIBC];
+    bool libc_faster = ring != NONE && libc != NONE && libc - libc / RING_MARGIN < ring;
     uint8_t choice = libc_faster ? CHOICE_LIBC : CHOICE_RING;
     if (choice == e->choice && e->interval_log < MAX_INTERVAL_LOG)
         e->interval_log++;
@@ -163,8 +164,8 @@ bool iou_auto_choose(struct iou_call *c)
         return true;
     }
     e->tries[PATH_LIBC]++;
-    iou_auto_libc_sample = e;
-    libc_sample_start = now_ns();
+    iou_auto_tls.libc_sample = e;
+    iou_auto_tls.libc_sample_start = now_ns();
     return false;
 }
 
@@ -189,13 +190,13 @@ void iou_auto_libc_done(void)
     /* A signal handler whose own call replaced the marker took it: that sample is simply lost. A
      * handler's undecided call that ended this one's timing only made it longer (the minimum ignores
      * it). */
-    struct iou_auto_entry *e = iou_auto_libc_sample;
-    iou_auto_libc_sample = NULL;
+    struct iou_auto_entry *e = iou_auto_tls.libc_sample;
+    iou_auto_tls.libc_sample = NULL;
     int saved_errno = errno; /* the program reads errno right after the libc call */
     uint64_t end = now_ns();
     errno = saved_errno;
     if (e)
-        record(e, PATH_LIBC, end - libc_sample_start);
+        record(e, PATH_LIBC, end - iou_auto_tls.libc_sample_start);
 }
 
 void iou_auto_add_counts(struct iou_thread *t, struct iou_stats *sum)

@@ -12,9 +12,15 @@ struct iou_call;
 struct iou_stats;
 struct iou_thread;
 
-/* This thread's table; set only under route `auto`, once the thread made a routed call. */
-extern __thread struct iou_auto_table *iou_auto_mine __attribute__((tls_model("initial-exec")));
-bool iou_auto_libc_now(enum iou_op op, int fd);
+/* Per thread, read on every call in the wrappers (one thread-local block, one address to find). */
+struct iou_auto_tls {
+    struct iou_auto_table *mine;          /* the thread's table: set only under route `auto` */
+    struct iou_auto_entry *libc_sample;   /* the libc sample under way (iou_auto_after_libc) */
+    uint64_t libc_sample_start;
+};
+extern __thread struct iou_auto_tls iou_auto_tls __attribute__((tls_model("initial-exec")));
+
+bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd);
 
 /* Called by the exported wrappers before the op module: true when this thread already decided
  * (op, fd's kind) for libc, and the call is counted as libc reason `auto`; the wrapper then calls libc
@@ -23,7 +29,8 @@ bool iou_auto_libc_now(enum iou_op op, int fd);
  * thread-local load in every other route. */
 static inline bool iou_auto_libc_first(enum iou_op op, int fd)
 {
-    return __builtin_expect(iou_auto_mine != 0, 0) && iou_auto_libc_now(op, fd);
+    struct iou_auto_table *tab = iou_auto_tls.mine;
+    return __builtin_expect(tab != 0, 0) && iou_auto_libc_now(tab, op, fd);
 }
 
 /* The thread is exiting: its block (and table) may go to another thread. */
@@ -37,15 +44,13 @@ bool iou_auto_choose(struct iou_call *c);
 /* Records a ring sample when c was one (called once the call's ring result is known). */
 void iou_auto_ring_done(struct iou_call *c);
 
-/* The libc sample under way in this thread, if any (see iou_auto_after_libc). */
-extern __thread struct iou_auto_entry *iou_auto_libc_sample __attribute__((tls_model("initial-exec")));
 void iou_auto_libc_done(void);
 
 /* Wrapped around every libc call an exported wrapper makes after its op module said IOU_USE_LIBC:
  * ends the timing of a libc sample. Returns r unchanged (errno untouched). */
 static inline long iou_auto_after_libc(long r)
 {
-    if (__builtin_expect(iou_auto_libc_sample != 0, 0))
+    if (__builtin_expect(iou_auto_tls.libc_sample != 0, 0))
         iou_auto_libc_done();
     return r;
 }
