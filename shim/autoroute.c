@@ -6,8 +6,11 @@
  *   for data, lost its CPU or took a page fault only raises its own sample. Alternating keeps both paths
  *   under the same mix of sizes and outcomes. Only calls that passed every other routing rule are
  *   sampled (a call the ring would not take anyway says nothing about the ring), and a ring sample the
- *   op module then sent to libc (punt, nonblock...) is dropped: if no ring sample completes, auto has
- *   no opinion and the call routes as in `ring`.
+ *   op module then sent to libc (nonblock, flags...) is dropped: if no ring sample completes, auto has
+ *   no opinion and the call routes as in `ring`. A ring sample sent to libc because the kernel would
+ *   hand it to a worker (punt) says the ring is the slow path: if every ring sample of a round was
+ *   that, the calls take the fast path to libc, still counted as `punt` (the punt state is per file
+ *   system and the table per descriptor kind: a round's samples speak for the files they hit).
  * - The ring is kept when it measured faster by more than 1/RING_MARGIN (or when it could not be
  *   measured: then the other routing rules decide, as in route `ring`); otherwise libc.
  * - Schedule: after a round the choice holds for 2^10 calls, then both paths are sampled again so a
@@ -41,6 +44,7 @@
 #define FIRST_INTERVAL_LOG 10
 #define MAX_INTERVAL_LOG 16
 #define NONE UINT32_MAX
+#define PUNTED (UINT32_MAX - 1) /* no ring sample completed, and one was sent to libc as a punt */
 /* The ring is kept only when faster by more than 1/RING_MARGIN: what a sample cannot see (the ring's
  * memory in the caches, its wake-ups) is all on the ring's side, and at equal cost libc is the path
  * with nothing to go wrong. It also keeps two nearly equal paths from flipping on noise. */
@@ -48,7 +52,9 @@
 #define PRETEND_PENALTY_NS 1000000000ull /* IOU_SHIM_PRETEND=auto-ring-slow / auto-libc-slow */
 
 enum { PATH_RING, PATH_LIBC };
-enum { CHOICE_NONE, CHOICE_RING, CHOICE_LIBC };
+/* CHOICE_PUNT: every ring sample of the round would have gone to a kernel worker; the calls go to libc
+ * by the fast path, counted under `punt` as route `ring` counts them. */
+enum { CHOICE_NONE, CHOICE_RING, CHOICE_LIBC, CHOICE_PUNT };
 
 struct iou_auto_entry {
     uint32_t best[2];     /* lowest ns per path (PATH_*) in the latest round; NONE: no sample */
@@ -104,9 +110,9 @@ bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd)
     if (kind < 0)
         return false;
     struct iou_auto_entry *e = &tab->entry[op][kind];
-    if (e->choice != CHOICE_LIBC || !e->left)
+    if (e->choice < CHOICE_LIBC || !e->left)
         return false;
-    /* Counted without touching the stats: see interval_done and iou_auto_add_counts. */
+    /* Counted without touching the stats: see fast_calls. */
     e->left--;
     return true;
 }
@@ -116,9 +122,14 @@ bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd)
  * there are none), or when the stats are read. */
 static uint64_t fast_calls(const struct iou_auto_entry *e)
 {
-    if (e->choice != CHOICE_LIBC || e->tries[PATH_RING] || e->tries[PATH_LIBC])
+    if (e->choice < CHOICE_LIBC || e->tries[PATH_RING] || e->tries[PATH_LIBC])
         return 0;
     return (1u << e->interval_log) - e->left;
+}
+
+static enum iou_bypass fast_reason(const struct iou_auto_entry *e)
+{
+    return e->choice == CHOICE_PUNT ? IOU_BYPASS_PUNT : IOU_BYPASS_AUTO;
 }
 
 /* The end of a round: keep the faster path, and space the next round out if nothing changed. */
@@ -126,7 +137,7 @@ static void decide(struct iou_auto_entry *e)
 {
     uint32_t ring = e->best[PATH_RING], libc = e->best[PATH_LIBC];
     bool libc_faster = ring != NONE && libc != NONE && libc - libc / RING_MARGIN < ring;
-    uint8_t choice = libc_faster ? CHOICE_LIBC : CHOICE_RING;
+    uint8_t choice = ring == PUNTED ? CHOICE_PUNT : libc_faster ? CHOICE_LIBC : CHOICE_RING;
     if (choice == e->choice && e->interval_log < MAX_INTERVAL_LOG)
         e->interval_log++;
     else if (choice != e->choice)
@@ -146,15 +157,16 @@ bool iou_auto_choose(struct iou_call *c)
         decide(e);
     if (e->left) {
         /* A libc call here (a descriptor the table did not know yet) is counted by the caller, not
-         * as part of the interval. */
+         * as part of the interval; a punt is left to the op module, which counts it. */
         if (e->choice == CHOICE_LIBC)
             return false;
-        e->left--;
+        if (e->choice == CHOICE_RING)
+            e->left--;
         return true;
     }
     if (!e->tries[PATH_RING] && !e->tries[PATH_LIBC]) {
         /* A new round. */
-        c->t->stats.libc[c->op][IOU_BYPASS_AUTO] += fast_calls(e);
+        c->t->stats.libc[c->op][fast_reason(e)] += fast_calls(e);
         e->best[PATH_RING] = e->best[PATH_LIBC] = NONE;
     }
     if (e->tries[PATH_RING] <= e->tries[PATH_LIBC]) {
@@ -174,8 +186,8 @@ static void record(struct iou_auto_entry *e, int path, uint64_t ns)
     const struct iou_config *cfg = iou_config();
     if (path == PATH_RING ? cfg->pretend_auto_ring_slow : cfg->pretend_auto_libc_slow)
         ns += PRETEND_PENALTY_NS;
-    if (ns >= NONE)
-        ns = NONE - 1;
+    if (ns >= PUNTED)
+        ns = PUNTED - 1;
     if (ns < e->best[path])
         e->best[path] = (uint32_t)ns;
 }
@@ -183,6 +195,13 @@ static void record(struct iou_auto_entry *e, int path, uint64_t ns)
 void iou_auto_ring_done(struct iou_call *c)
 {
     record(c->sample, PATH_RING, now_ns() - c->sample_start);
+}
+
+void iou_auto_ring_punted(struct iou_call *c)
+{
+    if (c->sample->best[PATH_RING] == NONE)
+        c->sample->best[PATH_RING] = PUNTED;
+    c->sample = NULL;
 }
 
 void iou_auto_libc_done(void)
@@ -206,7 +225,20 @@ void iou_auto_add_counts(struct iou_thread *t, struct iou_stats *sum)
         return;
     for (int op = 0; op < IOU_OP_COUNT; op++)
         for (int kind = 0; kind < IOU_FD_KIND_COUNT; kind++)
-            sum->libc[op][IOU_BYPASS_AUTO] += fast_calls(&tab->entry[op][kind]);
+            sum->libc[op][fast_reason(&tab->entry[op][kind])] += fast_calls(&tab->entry[op][kind]);
+}
+
+void iou_auto_after_fork_in_child(struct iou_thread *t)
+{
+    /* The child counts from zero (thread.c clears its stats): what the parent's fast path did in the
+     * current intervals is not the child's, so those intervals start again. */
+    struct iou_auto_table *tab = t->auto_table;
+    if (!tab || tab == NO_TABLE)
+        return;
+    for (int op = 0; op < IOU_OP_COUNT; op++)
+        for (int kind = 0; kind < IOU_FD_KIND_COUNT; kind++)
+            if (fast_calls(&tab->entry[op][kind]))
+                tab->entry[op][kind].left = 1u << tab->entry[op][kind].interval_log;
 }
 
 struct summing {
@@ -228,11 +260,11 @@ static void add_thread(struct iou_thread *t, void *arg)
     m->any = true;
     if (e->choice == CHOICE_RING)
         m->s->ring_threads++;
-    else if (e->choice == CHOICE_LIBC)
+    else if (e->choice == CHOICE_LIBC || e->choice == CHOICE_PUNT)
         m->s->libc_threads++;
     else
         m->s->sampling_threads++;
-    if (e->best[PATH_RING] != NONE && e->best[PATH_RING] < m->s->ring_ns)
+    if (e->best[PATH_RING] < PUNTED && e->best[PATH_RING] < m->s->ring_ns)
         m->s->ring_ns = e->best[PATH_RING];
     if (e->best[PATH_LIBC] != NONE && e->best[PATH_LIBC] < m->s->libc_ns)
         m->s->libc_ns = e->best[PATH_LIBC];

@@ -120,6 +120,8 @@ long iou_call_end(struct iou_call *c, long result)
 long iou_call_to_libc(struct iou_call *c, enum iou_bypass why)
 {
     c->t->busy = 0;
+    if (c->sample && why == IOU_BYPASS_PUNT)
+        iou_auto_ring_punted(c);
     iou_stats_libc(c->op, why);
     return IOU_USE_LIBC;
 }

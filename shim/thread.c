@@ -63,6 +63,7 @@ static void after_fork_in_child(void)
     for (struct iou_thread *t = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); t; t = t->next) {
         iou_ring_forget_after_fork(t);
         memset(&t->stats, 0, sizeof(t->stats));
+        iou_auto_after_fork_in_child(t);
         if (t != self) {
             t->busy = 0;
             __atomic_store_n(&t->claimed, 0, __ATOMIC_RELEASE);

@@ -143,3 +143,52 @@ expect_mostly() {
         and (.calls.read.ring + .calls.read.libc == 2000)' <<<"$stderr"
     assert_success
 }
+
+@test "route auto: a forked child counts only its own calls, not the ones its parent decided before fork" {
+    # bash's read builtin reads a pipe one byte per read(2); the subshell is a fork without exec.
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow
+    head -c 20000 /dev/urandom | tr -d '\0' >"$BATS_TEST_TMPDIR/in"
+    run shim_env timeout 60 bash -c 'exec 3< <(cat "$1"); for ((i = 0; i < 2000; i++)); do read -r -N 1 -u 3 x; done
+        ( for ((i = 0; i < 100; i++)); do read -r -N 1 -u 3 x; done; echo child done )' _ "$BATS_TEST_TMPDIR/in"
+    assert_success
+    assert_output "child done"
+    local f n parent=0 child=0
+    for f in "$(stats_dir)"/stats.*; do
+        n=$(awk '$2 == "read:" { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "ring" || kv[1] == "libc") s += kv[2] } }
+                 END { print s + 0 }' "$f")
+        [ "$n" -lt 2000 ] || parent=$((parent + 1))
+        [ "$n" -lt 100 ] || [ "$n" -ge 300 ] || child=$((child + 1))
+    done
+    [ "$parent" -eq 1 ] && [ "$child" -eq 1 ] ||
+        { echo "expected one process with 2000+ reads and one with 100-300:"; cat "$(stats_dir)"/stats.*; return 1; }
+}
+
+@test "route auto: file writes the kernel would hand to a worker go to libc by its fast path, still counted as punt" {
+    local fs
+    fs=$(stat -f -c %T "$BATS_TEST_TMPDIR")
+    [ "$fs" != tmpfs ] || { echo "BATS_TEST_TMPDIR is on tmpfs; this test needs a disk" >&2; return 1; }
+    local prog='import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+for i in range(3000):
+    os.pwrite(fd, b"%511d\n" % i, i * 512)
+print(os.fstat(fd).st_size)'
+    # Does the kernel punt buffered writes on this file system? Route ring says so.
+    run shim_env python3 -c "$prog" "$BATS_TEST_TMPDIR/f"
+    assert_success
+    assert_output 1536000
+    local punts
+    punts=$(stat_sum pwrite libc.punt)
+    rm -rf "$(stats_dir)"
+    export IOU_SHIM_ROUTE=auto
+    same_with_and_without python3 -c "$prog" "$BATS_TEST_TMPDIR/f"
+    assert_success
+    cmp <(seq -f '%511.0f' 0 2999) "$BATS_TEST_TMPDIR/f"
+    if [ "$IOU_TEST_MODE" = ring ] && [ "$punts" -gt 0 ]; then
+        # Ring samples were punted, libc samples taken; the rest never reached the ring's routing.
+        [ "$(stat_sum pwrite ring)" -eq 0 ] && [ "$(stat_sum pwrite libc.auto)" -le 32 ] &&
+            [ "$(stat_sum pwrite libc.punt)" -ge 2900 ] ||
+            { echo "expected pwrite on libc, counted as punt:"; cat "$(stats_dir)"/stats.*; return 1; }
+        grep -q "auto pwrite/file: choice=libc ring_ns=- " "$(stats_dir)"/stats.* ||
+            { echo "expected the choice libc, with no ring time:"; cat "$(stats_dir)"/stats.*; return 1; }
+    fi
+}

@@ -41,6 +41,9 @@ void iou_auto_thread_exit(void);
  * iou_auto_ring_done, a libc sample by iou_auto_after_libc in the exported wrapper. */
 bool iou_auto_choose(struct iou_call *c);
 
+/* A ring sample that the op module sends to libc because the kernel would punt it (call.c). */
+void iou_auto_ring_punted(struct iou_call *c);
+
 /* Records a ring sample when c was one (called once the call's ring result is known). */
 void iou_auto_ring_done(struct iou_call *c);
 
@@ -57,6 +60,9 @@ static inline long iou_auto_after_libc(long r)
 
 /* Adds to sum the libc calls t's fast path made and did not count yet (the stats ask for them). */
 void iou_auto_add_counts(struct iou_thread *t, struct iou_stats *sum);
+
+/* In a forked child, for each block (after its stats were cleared): the counts start again. */
+void iou_auto_after_fork_in_child(struct iou_thread *t);
 
 /* What the threads of the process decided for (op, kind), for the stats. */
 struct iou_auto_summary {
