@@ -23,8 +23,8 @@ extern __thread struct iou_auto_tls iou_auto_tls __attribute__((tls_model("initi
 bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd);
 
 /* Called by the exported wrappers before the op module: true when this thread already decided
- * (op, fd's kind) for libc, and the call is counted as libc reason `auto`; the wrapper then calls libc
- * at once. On this kind of machine even the shim's ordinary routing (~10 ns) is several percent of a
+ * (op, fd's kind) for libc, and the call is counted as libc reason `auto` (or `punt`, when that is why);
+ * the wrapper then calls libc at once. On this kind of machine even the shim's ordinary routing (~10 ns) is several percent of a
  * ~100 ns system call, so a decided call skips all of it. False: route the call as usual. Costs one
  * thread-local load in every other route. */
 static inline bool iou_auto_libc_first(enum iou_op op, int fd)
@@ -68,7 +68,7 @@ void iou_auto_after_fork_in_child(struct iou_thread *t);
 struct iou_auto_summary {
     uint64_t ring_ns, libc_ns;   /* the lowest time measured on each path (UINT64_MAX: none) */
     unsigned ring_threads;       /* threads whose current choice is the ring */
-    unsigned libc_threads;       /* ... is libc */
+    unsigned libc_threads;       /* ... is libc (measured faster, or the ring would punt) */
     unsigned sampling_threads;   /* threads still taking their first samples */
 };
 /* False when no thread has routed (op, kind) under route `auto`. */
