@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "iou/autoroute.h"
 #include "iou/call.h"
 #include "iou/config.h"
 #include "iou/ftable.h"
@@ -37,6 +38,7 @@ bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as,
     c->t = NULL;
     c->positional = info->positional;
     c->fixed = false;
+    c->sample = NULL;
     if (cfg->route == IOU_ROUTE_LIBC || !(cfg->ops_enabled & (1u << op))) {
         why = IOU_BYPASS_DISABLED;
         goto libc;
@@ -75,6 +77,9 @@ bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as,
         why = iou_ring_ready(c->t, info->opcode_also);
     if (!why && (IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) && !iou_ring_can_wait())
         why = IOU_BYPASS_UNSUPPORTED;
+    /* Route `auto` measures only calls the ring could take (see shim/autoroute.c). */
+    if (!why && cfg->route == IOU_ROUTE_AUTO && !iou_auto_choose(c))
+        why = IOU_BYPASS_AUTO;
     if (!why) {
         if ((cfg->route == IOU_ROUTE_RING || cfg->route == IOU_ROUTE_ALL) && iou_ring_can_wait())
             __atomic_or_fetch(&fast_ops, 1u << op, __ATOMIC_RELAXED);
@@ -144,6 +149,7 @@ static enum iou_simple begin_fast(struct iou_call *c, enum iou_op op, int fd)
     c->positional = iou_ops[op].positional;
     c->fixed = false;
     c->simple = true;
+    c->sample = NULL;
     return simple;
 }
 
@@ -184,12 +190,16 @@ long iou_call_end(struct iou_call *c, long result)
         iou_stat_bump(&s->fixed[c->op]);
     if (result < 0)
         iou_stat_bump(&s->errors[c->op]);
+    if (c->sample)
+        iou_auto_ring_done(c);
     return result;
 }
 
 long iou_call_to_libc(struct iou_call *c, enum iou_bypass why)
 {
     c->t->busy = 0;
+    if (c->sample && why == IOU_BYPASS_PUNT)
+        iou_auto_ring_punted(c);
     iou_stats_libc(c->op, why);
     return IOU_USE_LIBC;
 }
@@ -202,7 +212,7 @@ long iou_call_skip(enum iou_op op, enum iou_bypass why)
 
 bool iou_call_would_punt(const struct iou_call *c)
 {
-    /* `auto` avoids punts as `ring` does until it measures both paths (the performance issue). */
+    /* `auto` avoids punts as `ring` does: such calls are not the ring's to take, so not measured. */
     enum iou_route_mode route = iou_config()->route;
     if (route != IOU_ROUTE_RING && route != IOU_ROUTE_AUTO)
         return false;

@@ -102,6 +102,8 @@ static void read_pretend(struct iou_config *c)
     c->pretend_no_ring_fd = strstr(value, "no-ring-fd") != NULL;
     c->pretend_no_probe = strstr(value, "no-probe") != NULL;
     c->pretend_no_cancel = strstr(value, "no-cancel") != NULL;
+    c->pretend_auto_ring_slow = strstr(value, "auto-ring-slow") != NULL;
+    c->pretend_auto_libc_slow = strstr(value, "auto-libc-slow") != NULL;
 }
 
 static void read_all(struct iou_config *c)

@@ -192,6 +192,12 @@ bool iou_fd_lookup_known(int fd, struct iou_fd_info *info)
     return true;
 }
 
+int iou_fd_known_kind(int fd)
+{
+    struct iou_fd_info info;
+    return fd >= 0 && iou_fd_lookup_known(fd, &info) && !info.timeout ? info.kind : -1;
+}
+
 void iou_fd_learn(int fd, const struct iou_fd_info *info)
 {
     uint64_t *t = get_table();

@@ -1,7 +1,9 @@
 /* The exported symbols: the only functions of the library a program can see.
  * Each I/O wrapper hands the call to its operation module, which answers with a result or -errno (errno
- * is set here, once) or asks for libc. Descriptor lifecycle wrappers keep the shim's descriptor table
- * right around the real call; signal wrappers keep the interrupting-handler bookkeeping. */
+ * is set here, once) or asks for libc; route `auto` may answer "libc" before the module
+ * (iou_auto_libc_first), and every such libc call goes through iou_auto_after_libc, which ends `auto`'s
+ * timing when the call was a sample. Descriptor lifecycle wrappers keep the shim's descriptor
+ * table right around the real call; signal wrappers keep the interrupting-handler bookkeeping. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "iou/autoroute.h"
 #include "iou/call.h"
 #include "iou/config.h"
 #include "iou/fdtable.h"
@@ -41,52 +44,61 @@ static inline long finish(long r)
 
 static ssize_t do_read(int fd, void *buf, size_t n)
 {
-    long r = iou_rw_single(IOU_OP_READ, fd, buf, n, -1);
-    return r == IOU_USE_LIBC ? iou_libc()->read(fd, buf, n) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_READ, fd) ? IOU_USE_LIBC : iou_rw_single(IOU_OP_READ, fd, buf, n, -1);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->read(fd, buf, n)) : finish(r);
 }
 
 static ssize_t do_pread(int fd, void *buf, size_t n, off_t off)
 {
-    long r = iou_rw_single(IOU_OP_PREAD, fd, buf, n, off);
-    return r == IOU_USE_LIBC ? iou_libc()->pread64(fd, buf, n, off) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_PREAD, fd) ? IOU_USE_LIBC
+                                                   : iou_rw_single(IOU_OP_PREAD, fd, buf, n, off);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pread64(fd, buf, n, off)) : finish(r);
 }
 
 static ssize_t do_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    long r = iou_rw_single(IOU_OP_PWRITE, fd, (void *)buf, n, off);
-    return r == IOU_USE_LIBC ? iou_libc()->pwrite64(fd, buf, n, off) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_PWRITE, fd) ? IOU_USE_LIBC
+                                                    : iou_rw_single(IOU_OP_PWRITE, fd, (void *)buf, n, off);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pwrite64(fd, buf, n, off)) : finish(r);
 }
 
 static ssize_t do_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-    long r = iou_rw_vector(IOU_OP_PREADV, fd, iov, cnt, off, 0);
-    return r == IOU_USE_LIBC ? iou_libc()->preadv64(fd, iov, cnt, off) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_PREADV, fd) ? IOU_USE_LIBC
+                                                    : iou_rw_vector(IOU_OP_PREADV, fd, iov, cnt, off, 0);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->preadv64(fd, iov, cnt, off)) : finish(r);
 }
 
 static ssize_t do_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-    long r = iou_rw_vector(IOU_OP_PWRITEV, fd, iov, cnt, off, 0);
-    return r == IOU_USE_LIBC ? iou_libc()->pwritev64(fd, iov, cnt, off) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_PWRITEV, fd) ? IOU_USE_LIBC
+                                                     : iou_rw_vector(IOU_OP_PWRITEV, fd, iov, cnt, off, 0);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pwritev64(fd, iov, cnt, off)) : finish(r);
 }
 
 static ssize_t do_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-    long r = iou_rw_vector(IOU_OP_PREADV2, fd, iov, cnt, off, flags);
-    return r == IOU_USE_LIBC ? iou_libc()->preadv64v2(fd, iov, cnt, off, flags) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_PREADV2, fd) ? IOU_USE_LIBC
+                                                     : iou_rw_vector(IOU_OP_PREADV2, fd, iov, cnt, off, flags);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->preadv64v2(fd, iov, cnt, off, flags))
+                             : finish(r);
 }
 
 static ssize_t do_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-    long r = iou_rw_vector(IOU_OP_PWRITEV2, fd, iov, cnt, off, flags);
-    return r == IOU_USE_LIBC ? iou_libc()->pwritev64v2(fd, iov, cnt, off, flags) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_PWRITEV2, fd) ? IOU_USE_LIBC
+                                                      : iou_rw_vector(IOU_OP_PWRITEV2, fd, iov, cnt, off, flags);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pwritev64v2(fd, iov, cnt, off, flags))
+                             : finish(r);
 }
 
 EXPORT ssize_t read(int fd, void *buf, size_t n) { return do_read(fd, buf, n); }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    long r = iou_rw_single(IOU_OP_WRITE, fd, (void *)buf, n, -1);
-    return r == IOU_USE_LIBC ? iou_libc()->write(fd, buf, n) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_WRITE, fd) ? IOU_USE_LIBC
+                                                   : iou_rw_single(IOU_OP_WRITE, fd, (void *)buf, n, -1);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->write(fd, buf, n)) : finish(r);
 }
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off) { return do_pread(fd, buf, n, off); }
@@ -96,14 +108,16 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) { return d
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-    long r = iou_rw_vector(IOU_OP_READV, fd, iov, cnt, -1, 0);
-    return r == IOU_USE_LIBC ? iou_libc()->readv(fd, iov, cnt) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_READV, fd) ? IOU_USE_LIBC
+                                                   : iou_rw_vector(IOU_OP_READV, fd, iov, cnt, -1, 0);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->readv(fd, iov, cnt)) : finish(r);
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-    long r = iou_rw_vector(IOU_OP_WRITEV, fd, iov, cnt, -1, 0);
-    return r == IOU_USE_LIBC ? iou_libc()->writev(fd, iov, cnt) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_WRITEV, fd) ? IOU_USE_LIBC
+                                                    : iou_rw_vector(IOU_OP_WRITEV, fd, iov, cnt, -1, 0);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->writev(fd, iov, cnt)) : finish(r);
 }
 
 EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off) { return do_preadv(fd, iov, cnt, off); }
@@ -154,23 +168,24 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t bufl
 
 EXPORT int fsync(int fd)
 {
-    long r = iou_sync(IOU_OP_FSYNC, fd);
-    return r == IOU_USE_LIBC ? iou_libc()->fsync(fd) : (int)finish(r);
+    long r = iou_auto_libc_first(IOU_OP_FSYNC, fd) ? IOU_USE_LIBC : iou_sync(IOU_OP_FSYNC, fd);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->fsync(fd)) : (int)finish(r);
 }
 
 EXPORT int fdatasync(int fd)
 {
-    long r = iou_sync(IOU_OP_FDATASYNC, fd);
-    return r == IOU_USE_LIBC ? iou_libc()->fdatasync(fd) : (int)finish(r);
+    long r = iou_auto_libc_first(IOU_OP_FDATASYNC, fd) ? IOU_USE_LIBC : iou_sync(IOU_OP_FDATASYNC, fd);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->fdatasync(fd)) : (int)finish(r);
 }
 
 /* ---- sockets ---- */
 
 EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 {
-    long r = iou_net_accept(IOU_OP_ACCEPT, fd, addr, addrlen, 0);
+    long r = iou_auto_libc_first(IOU_OP_ACCEPT, fd) ? IOU_USE_LIBC
+                                                    : iou_net_accept(IOU_OP_ACCEPT, fd, addr, addrlen, 0);
     if (r == IOU_USE_LIBC) {
-        r = iou_libc()->accept(fd, addr, addrlen);
+        r = iou_auto_after_libc(iou_libc()->accept(fd, addr, addrlen));
         iou_ftable_forget((int)r);
         return (int)r;
     }
@@ -179,9 +194,10 @@ EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 
 EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
-    long r = iou_net_accept(IOU_OP_ACCEPT4, fd, addr, addrlen, flags);
+    long r = iou_auto_libc_first(IOU_OP_ACCEPT4, fd) ? IOU_USE_LIBC
+                                                     : iou_net_accept(IOU_OP_ACCEPT4, fd, addr, addrlen, flags);
     if (r == IOU_USE_LIBC) {
-        r = iou_libc()->accept4(fd, addr, addrlen, flags);
+        r = iou_auto_after_libc(iou_libc()->accept4(fd, addr, addrlen, flags));
         iou_ftable_forget((int)r);
         return (int)r;
     }
@@ -190,14 +206,17 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 
 static ssize_t do_recv(int fd, void *buf, size_t n, int flags)
 {
-    long r = iou_net_recv(IOU_OP_RECV, fd, buf, n, flags, NULL, NULL);
-    return r == IOU_USE_LIBC ? iou_libc()->recv(fd, buf, n, flags) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_RECV, fd) ? IOU_USE_LIBC
+                                                  : iou_net_recv(IOU_OP_RECV, fd, buf, n, flags, NULL, NULL);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->recv(fd, buf, n, flags)) : finish(r);
 }
 
 static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *addrlen)
 {
-    long r = iou_net_recv(IOU_OP_RECVFROM, fd, buf, n, flags, addr, addrlen);
-    return r == IOU_USE_LIBC ? iou_libc()->recvfrom(fd, buf, n, flags, addr, addrlen) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_RECVFROM, fd) ? IOU_USE_LIBC
+                                                      : iou_net_recv(IOU_OP_RECVFROM, fd, buf, n, flags, addr, addrlen);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->recvfrom(fd, buf, n, flags, addr, addrlen))
+                             : finish(r);
 }
 
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) { return do_recv(fd, buf, n, flags); }
@@ -224,26 +243,29 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int fl
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    long r = iou_net_recvmsg(fd, msg, flags);
-    return r == IOU_USE_LIBC ? iou_libc()->recvmsg(fd, msg, flags) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_RECVMSG, fd) ? IOU_USE_LIBC : iou_net_recvmsg(fd, msg, flags);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->recvmsg(fd, msg, flags)) : finish(r);
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-    long r = iou_net_send(IOU_OP_SEND, fd, buf, n, flags, NULL, 0);
-    return r == IOU_USE_LIBC ? iou_libc()->send(fd, buf, n, flags) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_SEND, fd) ? IOU_USE_LIBC
+                                                  : iou_net_send(IOU_OP_SEND, fd, buf, n, flags, NULL, 0);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->send(fd, buf, n, flags)) : finish(r);
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t addrlen)
 {
-    long r = iou_net_send(IOU_OP_SENDTO, fd, buf, n, flags, addr, addrlen);
-    return r == IOU_USE_LIBC ? iou_libc()->sendto(fd, buf, n, flags, addr, addrlen) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_SENDTO, fd) ? IOU_USE_LIBC
+                                                    : iou_net_send(IOU_OP_SENDTO, fd, buf, n, flags, addr, addrlen);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->sendto(fd, buf, n, flags, addr, addrlen))
+                             : finish(r);
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    long r = iou_net_sendmsg(fd, msg, flags);
-    return r == IOU_USE_LIBC ? iou_libc()->sendmsg(fd, msg, flags) : finish(r);
+    long r = iou_auto_libc_first(IOU_OP_SENDMSG, fd) ? IOU_USE_LIBC : iou_net_sendmsg(fd, msg, flags);
+    return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->sendmsg(fd, msg, flags)) : finish(r);
 }
 
 /* ---- descriptor lifecycle: whatever closes, replaces or changes an fd updates the table ---- */

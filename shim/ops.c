@@ -42,11 +42,19 @@ const char *const iou_bypass_names[IOU_BYPASS_COUNT] = {
     [IOU_BYPASS_TIMEOUT] = "timeout",
     [IOU_BYPASS_HUGE] = "huge",
     [IOU_BYPASS_PUNT] = "punt",
+    [IOU_BYPASS_AUTO] = "auto",
     [IOU_BYPASS_DISABLED] = "disabled",
     [IOU_BYPASS_NORING] = "noring",
     [IOU_BYPASS_NESTED] = "nested",
     [IOU_BYPASS_UNSUPPORTED] = "unsupported",
     [IOU_BYPASS_FDMAX] = "fdmax",
+};
+
+/* Descriptor kinds as the stats of route `auto` name them. */
+const char *const iou_fd_kind_names[IOU_FD_KIND_COUNT] = {
+    [IOU_FD_UNKNOWN] = "unknown", [IOU_FD_REG] = "file",   [IOU_FD_BLK] = "blockdev", [IOU_FD_PIPE] = "pipe",
+    [IOU_FD_STREAM] = "stream",   [IOU_FD_DGRAM] = "dgram", [IOU_FD_CHR] = "chardev",  [IOU_FD_TTY] = "tty",
+    [IOU_FD_DIR] = "dir",         [IOU_FD_OTHER] = "other",
 };
 
 /* Other names of the same calls, accepted in IOU_SHIM_OPS. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "iou/autoroute.h"
 #include "iou/config.h"
 #include "iou/libc.h"
 #include "iou/log.h"
@@ -64,6 +65,7 @@ static void add_counts(struct iou_stats *sum, const struct iou_stats *part)
 static void add_block(struct iou_thread *t, void *arg)
 {
     add_counts(arg, &t->stats);
+    iou_auto_add_counts(t, arg);
 }
 
 static uint64_t libc_total(const struct iou_stats *s, int op)
@@ -97,6 +99,64 @@ static const char *route_name(enum iou_route_mode r)
     return names[r];
 }
 
+/* Route `auto`: what the threads chose per (call, descriptor kind), and the times that decided it. */
+static const char *auto_choice(const struct iou_auto_summary *a)
+{
+    if (!a->ring_threads && !a->libc_threads)
+        return "sampling";
+    if (a->ring_threads && a->libc_threads)
+        return "mixed";
+    return a->ring_threads ? "ring" : "libc";
+}
+
+/* A time, or none_text when the path was never measured. */
+static void put_ns(struct out *o, const char *fmt, uint64_t ns, const char *none_text)
+{
+    if (ns == UINT64_MAX)
+        put(o, fmt, none_text);
+    else {
+        char n[24];
+        snprintf(n, sizeof(n), "%llu", (unsigned long long)ns);
+        put(o, fmt, n);
+    }
+}
+
+static void format_auto_text(struct out *o, int pid)
+{
+    struct iou_auto_summary a;
+    for (int op = 0; op < IOU_OP_COUNT; op++)
+        for (unsigned kind = 0; kind < IOU_FD_KIND_COUNT; kind++) {
+            if (!iou_auto_summary((enum iou_op)op, kind, &a))
+                continue;
+            put(o, "iou-shim[%d] auto %s/%s: choice=%s", pid, iou_ops[op].name, iou_fd_kind_names[kind],
+                auto_choice(&a));
+            put_ns(o, " ring_ns=%s", a.ring_ns, "-");
+            put_ns(o, " libc_ns=%s", a.libc_ns, "-");
+            put(o, " ring_threads=%u libc_threads=%u sampling_threads=%u\n", a.ring_threads, a.libc_threads,
+                a.sampling_threads);
+        }
+}
+
+static void format_auto_json(struct out *o)
+{
+    struct iou_auto_summary a;
+    const char *sep = "";
+    put(o, ",\"auto\":{");
+    for (int op = 0; op < IOU_OP_COUNT; op++)
+        for (unsigned kind = 0; kind < IOU_FD_KIND_COUNT; kind++) {
+            if (!iou_auto_summary((enum iou_op)op, kind, &a))
+                continue;
+            put(o, "%s\"%s/%s\":{\"choice\":\"%s\"", sep, iou_ops[op].name, iou_fd_kind_names[kind],
+                auto_choice(&a));
+            put_ns(o, ",\"ring_ns\":%s", a.ring_ns, "null");
+            put_ns(o, ",\"libc_ns\":%s", a.libc_ns, "null");
+            put(o, ",\"ring_threads\":%u,\"libc_threads\":%u,\"sampling_threads\":%u}", a.ring_threads,
+                a.libc_threads, a.sampling_threads);
+            sep = ",";
+        }
+    put(o, "}");
+}
+
 static void format_text(struct out *o, const struct iou_stats *s, int pid, const struct iou_config *cfg)
 {
     for (int op = 0; op < IOU_OP_COUNT; op++) {
@@ -112,6 +172,8 @@ static void format_text(struct out *o, const struct iou_stats *s, int pid, const
                 put(o, " libc.%s=%llu", iou_bypass_names[why], (unsigned long long)s->libc[op][why]);
         put(o, "\n");
     }
+    if (cfg->route == IOU_ROUTE_AUTO)
+        format_auto_text(o, pid);
     put(o, "iou-shim[%d] process: route=%s rings=%llu ring_failures=%llu\n", pid, route_name(cfg->route),
         (unsigned long long)rings_created, (unsigned long long)ring_failures);
 }
@@ -138,7 +200,10 @@ static void format_json(struct out *o, const struct iou_stats *s, int pid, const
         put(o, "}}");
         sep = ",";
     }
-    put(o, "}}\n");
+    put(o, "}");
+    if (cfg->route == IOU_ROUTE_AUTO)
+        format_auto_json(o);
+    put(o, "}\n");
 }
 
 static void install_stats_signal(int sig);

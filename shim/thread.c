@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "iou/autoroute.h"
 #include "iou/ftable.h"
 #include "iou/log.h"
 #include "iou/ring.h"
@@ -28,6 +29,7 @@ static void thread_exit(void *arg)
     struct iou_thread *t = arg;
     exited = 1;
     self = NULL;
+    iou_auto_thread_exit();
     iou_ring_release(t);
     t->busy = 0;
     __atomic_store_n(&t->claimed, 0, __ATOMIC_RELEASE);
@@ -61,6 +63,7 @@ static void after_fork_in_child(void)
     for (struct iou_thread *t = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); t; t = t->next) {
         iou_ring_forget_after_fork(t);
         memset(&t->stats, 0, sizeof(t->stats));
+        iou_auto_after_fork_in_child(t);
         if (t != self) {
             t->busy = 0;
             __atomic_store_n(&t->claimed, 0, __ATOMIC_RELEASE);

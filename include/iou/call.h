@@ -23,6 +23,8 @@ struct iou_call {
     bool positional;   /* takes an explicit offset (false for preadv2/pwritev2 at offset -1) */
     bool fixed;        /* went through a registered-file slot */
     bool simple;       /* one of the simple cases (IOU_SIMPLE_RING below) */
+    struct iou_auto_entry *sample; /* route `auto`: this ring call is timed for that entry; NULL: not */
+    uint64_t sample_start;
 };
 
 /* Decides the path of a call on fd. True: the ring (the thread is marked busy until iou_call_end).

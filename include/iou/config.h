@@ -28,6 +28,9 @@ struct iou_config {
     bool pretend_no_ring_fd;       /* IORING_REGISTER_RING_FDS refused (before 5.18) */
     bool pretend_no_probe;         /* IORING_REGISTER_PROBE refused (before 5.6) */
     bool pretend_no_cancel;        /* IORING_OP_ASYNC_CANCEL missing (before 5.5) */
+    /* ...and, to test route `auto` without depending on timing, make one path look 1 s slower. */
+    bool pretend_auto_ring_slow;
+    bool pretend_auto_libc_slow;
 };
 
 #define IOU_DEFAULT_QUEUE_DEPTH 16

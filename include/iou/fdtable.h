@@ -27,6 +27,9 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info);
 
 /* Fills *info for fd only when its facts are already known (no system call). */
 bool iou_fd_lookup_known(int fd, struct iou_fd_info *info);
+/* The kind of fd if the table already knows it and nothing else about it sends calls to libc (no
+ * socket timeout); -1 otherwise. No system call: for route `auto`'s fast path to libc. */
+int iou_fd_known_kind(int fd);
 
 /* Records what the shim already knows about a descriptor it just created (accept). */
 void iou_fd_learn(int fd, const struct iou_fd_info *info);

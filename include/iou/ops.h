@@ -60,6 +60,7 @@ enum iou_bypass {
     IOU_BYPASS_TIMEOUT,
     IOU_BYPASS_HUGE,
     IOU_BYPASS_PUNT,
+    IOU_BYPASS_AUTO,
     IOU_BYPASS_DISABLED,
     IOU_BYPASS_NORING,
     IOU_BYPASS_NESTED,
@@ -82,6 +83,7 @@ struct iou_op_info {
 
 extern const struct iou_op_info iou_ops[IOU_OP_COUNT];
 extern const char *const iou_bypass_names[IOU_BYPASS_COUNT];
+extern const char *const iou_fd_kind_names[IOU_FD_KIND_COUNT];
 
 /* The op for a call name or alias ("pread64" -> IOU_OP_PREAD); -1 when unknown. */
 int iou_op_by_name(const char *name, unsigned len);

@@ -9,6 +9,8 @@
 
 #include "iou/stats.h"
 
+struct iou_auto_table;
+
 enum iou_ring_state { IOU_RING_NONE, IOU_RING_READY, IOU_RING_FAILED };
 
 struct iou_thread {
@@ -24,6 +26,7 @@ struct iou_thread {
     uint32_t *slot_gen;       /* per slot: descriptor generation + 1 it was registered for, 0 empty */
     uint32_t *use_gen;        /* per fd: generation whose uses are being counted */
     uint8_t *uses;            /* per fd: ring calls so far, until registration */
+    struct iou_auto_table *auto_table; /* route `auto`'s measurements (autoroute.c), made on first use */
     struct iou_stats stats;
     struct iou_thread *next;  /* registry of every block ever made; blocks are reused, never freed */
 };
