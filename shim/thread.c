@@ -38,22 +38,24 @@ static void thread_exit(void *arg)
 /* fork runs the program's and other libraries' pthread_atfork child handlers too, in registration
  * order; one that does I/O before this module's handler has reset the child's state would use the
  * parent's ring, whose memory the child does not have (MADV_DONTFORK). So from the moment fork
- * begins (prepare) until this module's handler has run, every call goes to libc. */
-static int forking;
+ * begins (prepare) until this module's handler has run, the forking thread's calls go to libc. The
+ * handlers run in the forking thread, and it is the child's only thread: the other threads of the
+ * parent go on using their rings (a process-wide flag sent their calls to libc for the whole fork). */
+static __thread uint8_t forking __attribute__((tls_model("initial-exec")));
 
 bool iou_thread_forking(void)
 {
-    return __atomic_load_n(&forking, __ATOMIC_RELAXED) != 0;
+    return forking != 0;
 }
 
 static void before_fork(void)
 {
-    __atomic_store_n(&forking, 1, __ATOMIC_SEQ_CST);
+    forking = 1;
 }
 
 static void after_fork_in_parent(void)
 {
-    __atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
+    forking = 0;
 }
 
 /* In a forked child only the forking thread exists: every other block is free again, no ring of the
@@ -71,7 +73,7 @@ static void after_fork_in_child(void)
     }
     iou_stats_reset_process();
     iou_ftable_after_fork_in_child();
-    __atomic_store_n(&forking, 0, __ATOMIC_RELEASE);
+    forking = 0;
 }
 
 void iou_thread_start(void)

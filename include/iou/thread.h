@@ -37,7 +37,7 @@ struct iou_thread *iou_thread_get(void);
 /* Registers the fork handlers (called once, from the constructor). */
 void iou_thread_start(void);
 
-/* True while a fork is under way and the child's state is not reset yet: calls use libc. */
+/* True while this thread is forking and the child's state is not reset yet: its calls use libc. */
 bool iou_thread_forking(void);
 
 /* Calls fn on every block of the process (live or free); used for stats. */
