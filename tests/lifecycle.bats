@@ -38,6 +38,15 @@ load test_helper
     expect_ring write
 }
 
+@test "while one thread forks, the other threads' calls still go through their rings" {
+    same_with_and_without "$HELPERS/life_io" forkbusy
+    assert_output --partial "failures 0"
+    expect_ring read
+    # Only the forking thread takes libc while fork is under way (calls nested in the shim: none here).
+    [ "$(stat_sum read libc.nested)" -eq 0 ]
+    [ "$(stat_sum write libc.nested)" -eq 0 ]
+}
+
 @test "the program's own pthread_atfork handlers do I/O while fork is under way, in parent and child" {
     same_with_and_without "$HELPERS/life_io" atfork
     assert_output --partial "failures 0"

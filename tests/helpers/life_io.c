@@ -6,6 +6,8 @@
  *   vfork          vfork children write into a pipe before _exit, many times; the parent goes on
  *   atfork         the program's own pthread_atfork handlers (registered before its first I/O) do
  *                  I/O in the parent and in the child while fork is under way
+ *   forkbusy       a thread does round trips while the main thread forks, 20 times, a process whose
+ *                  256 MiB take the kernel a while to copy
  *   closeall       close_range(3, ~0U, 0) like a daemon, then keep doing I/O on new pipes
  *   lowfd          RLIMIT_NOFILE set so the program has exactly one free descriptor, then I/O
  *   nofree         RLIMIT_NOFILE set so the program has no free descriptor, then I/O
@@ -82,10 +84,22 @@ static void *trips_until_all_started(void *arg)
     return NULL;
 }
 
+static atomic_bool forks_done;
+
+static void *trips_until_forks_done(void *arg)
+{
+    (void)arg;
+    do
+        if (!round_trip())
+            atomic_fetch_add(&failures, 1);
+    while (!atomic_load(&forks_done));
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        die("usage: life_io threads N | concurrent N | fork | closeall | lowfd");
+        die("usage: life_io MODE [N] (modes: see the top of tests/helpers/life_io.c)");
     const char *mode = argv[1];
     int n = argc > 2 ? atoi(argv[2]) : 0;
     int before = open_fds();
@@ -119,6 +133,27 @@ int main(int argc, char **argv)
             if (!WIFEXITED(status) || WEXITSTATUS(status))
                 failures++;
         }
+    } else if (!strcmp(mode, "forkbusy")) {
+        size_t size = 256u << 20;
+        char *memory = malloc(size);
+        if (!memory)
+            die("malloc");
+        memset(memory, 1, size);
+        pthread_t t;
+        if (pthread_create(&t, NULL, trips_until_forks_done, NULL))
+            die("pthread_create: %s", strerror(errno));
+        for (int i = 0; i < 20; i++) {
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(0);
+            int status;
+            waitpid(pid, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status))
+                failures++;
+        }
+        atomic_store(&forks_done, true);
+        pthread_join(t, NULL);
+        free(memory);
     } else if (!strcmp(mode, "atfork")) {
         if (pipe(atfork_pipe))
             die("pipe");
