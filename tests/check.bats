@@ -160,7 +160,7 @@ every_call_on() {
     IOU_SHIM_PRETEND=no-setup-flags run "$IOU_RUN" --check
     assert_success
     assert_line "setup flags: none (IOU_SHIM_PRETEND=no-setup-flags)"
-    assert_line "config: IOU_SHIM_PRETEND=no-setup-flags (testing only: acts as an older kernel)"
+    assert_line "config: IOU_SHIM_PRETEND=no-setup-flags (testing only: simulates an older kernel or a slower path)"
     assert_regex "${lines[0]}" '^result: ring: .*20 of 20 calls.*IOU_SHIM_PRETEND'
 }
 

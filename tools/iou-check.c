@@ -783,7 +783,8 @@ static void print_text(struct call_verdict *v, const char *summary)
         printf(")\n");
     }
     if (cfg.pretend)
-        printf("config: IOU_SHIM_PRETEND=%s (testing only: acts as an older kernel)\n", cfg.pretend);
+        printf("config: IOU_SHIM_PRETEND=%s (testing only: simulates an older kernel or a slower path)\n",
+               cfg.pretend);
     for (unsigned i = 0; i < cfg.complaint_count; i++)
         printf("%s\n", cfg.complaints[i]);
 }
