@@ -9,7 +9,7 @@
 #include "iou/punt.h"
 #include "iou/stats.h"
 
-/* Calls (bit per enum iou_op) that may take iou_call_begin_fast: set once a call of that op went
+/* Calls (bit per enum iou_op) that may take begin_fast: set once a call of that op went
  * through the general checks to the ring, which proves what is the same for every later call of the
  * process (route, IOU_SHIM_OPS, the kernel's opcodes); and the kernel can cancel a waiting request. */
 static uint32_t fast_ops;
@@ -28,7 +28,8 @@ static enum iou_bypass kind_bypass(const struct iou_call *c)
 }
 
 
-bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd)
+/* Every check, for any call: what iou_call_begin_as does when the one pass cannot decide. */
+static bool begin_general(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd)
 {
     const struct iou_config *cfg = iou_config();
     const struct iou_op_info *info = &iou_ops[route_as];
@@ -153,16 +154,22 @@ static enum iou_simple begin_fast(struct iou_call *c, enum iou_op op, int fd)
     return simple;
 }
 
-bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd)
+bool iou_call_begin_as(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd)
 {
-    switch (begin_fast(c, op, fd)) {
+    /* A call routed as another op (preadv2 at offset -1, as readv) takes every check. */
+    switch (op == route_as ? begin_fast(c, op, fd) : IOU_SIMPLE_NOT) {
     case IOU_SIMPLE_RING:
         return true;
     case IOU_SIMPLE_PUNT:
         return false;
     default:
-        return iou_call_begin_as(c, op, op, fd);
+        return begin_general(c, op, route_as, fd);
     }
+}
+
+bool iou_call_begin(struct iou_call *c, enum iou_op op, int fd)
+{
+    return iou_call_begin_as(c, op, op, fd);
 }
 
 int iou_call_run(struct iou_call *c, const struct iou_run *how)
