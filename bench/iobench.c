@@ -35,6 +35,9 @@
 
 static bool use_ring;   /* modes `uring` and `sqpoll` */
 static bool use_sqpoll; /* mode `sqpoll`: the floor's rings share one kernel submission thread */
+/* IOBENCH_PLAIN_FILES=1: the floor uses plain descriptors, not registered files, as the shim does in a
+ * process with more than one thread: what registration buys. */
+static bool plain_files;
 #define SQPOLL_IDLE_MS 1000
 #define SQPOLL_SPIN_NS 20000 /* how long the caller polls the CQ before it waits in the kernel */
 
@@ -146,6 +149,8 @@ static void floor_init(const int *fds, int n)
     for (int i = 0; i < n; i++)
         fl->files[i] = fds[i];
     fl->nfiles = n;
+    if (plain_files)
+        return;
     r = io_uring_register_files(&fl->ring, fds, (unsigned)n);
     if (r < 0) {
         errno = -r;
@@ -155,6 +160,8 @@ static void floor_init(const int *fds, int n)
 
 static int fixed(int fd)
 {
+    if (plain_files)
+        return fd;
     for (int i = 0; i < fl->nfiles; i++)
         if (fl->files[i] == fd)
             return i;
@@ -176,7 +183,8 @@ static struct io_uring_sqe *sqe_for(void)
 static long floor_run(struct io_uring_sqe *sqe)
 {
     struct io_uring_cqe *cqe;
-    sqe->flags |= IOSQE_FIXED_FILE;
+    if (!plain_files)
+        sqe->flags |= IOSQE_FIXED_FILE;
     int r = io_uring_submit(&fl->ring);
     /* With SQPOLL the count is what the submission thread has not consumed yet: 0 or 1 or more. */
     if (use_sqpoll ? r < 0 : r != 1) {
@@ -683,7 +691,8 @@ int main(int argc, char **argv)
                 "  uring: the same calls through liburing directly (never under the shim);\n"
                 "  sqpoll: as uring, with IORING_SETUP_SQPOLL (one submission thread shared by every\n"
                 "         thread's ring, ATTACH_WQ) and the caller polling the CQ before it waits.\n"
-                "  IOBENCH_DIR: where test files are made (default .)\n");
+                "  IOBENCH_DIR: where test files are made (default .)\n"
+                "  IOBENCH_PLAIN_FILES=1: the floor uses plain descriptors instead of registered files\n");
         return 1;
     }
     if (!strcmp(argv[1], "uring") || !strcmp(argv[1], "sqpoll")) {
@@ -693,6 +702,7 @@ int main(int argc, char **argv)
             return 1;
         }
         use_ring = true;
+        plain_files = getenv("IOBENCH_PLAIN_FILES") && !strcmp(getenv("IOBENCH_PLAIN_FILES"), "1");
         use_sqpoll = argv[1][0] == 's';
     } else if (strcmp(argv[1], "libc")) {
         fprintf(stderr, "iobench: mode must be libc, uring or sqpoll\n");
