@@ -180,13 +180,20 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info)
     return 0;
 }
 
-bool iou_fd_lookup_known(int fd, struct iou_fd_info *info)
+/* fd's word when its facts are known, 0 otherwise; no system call (a negative fd is out of range). */
+static inline uint64_t known_word(int fd)
 {
     uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
     if ((unsigned)fd >= TABLE_FDS || !t)
-        return false;
+        return 0;
     uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
-    if (!(word & BIT_KNOWN))
+    return word & BIT_KNOWN ? word : 0;
+}
+
+bool iou_fd_lookup_known(int fd, struct iou_fd_info *info)
+{
+    uint64_t word = known_word(fd);
+    if (!word)
         return false;
     unpack(word, info);
     return true;
@@ -194,8 +201,8 @@ bool iou_fd_lookup_known(int fd, struct iou_fd_info *info)
 
 int iou_fd_known_kind(int fd)
 {
-    struct iou_fd_info info;
-    return fd >= 0 && iou_fd_lookup_known(fd, &info) && !info.timeout ? info.kind : -1;
+    uint64_t word = known_word(fd);
+    return word && !(word & BIT_TIMEOUT) ? (uint8_t)(word >> KIND_SHIFT) : -1;
 }
 
 void iou_fd_learn(int fd, const struct iou_fd_info *info)
