@@ -30,6 +30,7 @@
 #define BIT_NO_NOWAIT (1ull << 3)
 #define BIT_FIFO (1ull << 4)
 #define BIT_MEMDEV (1ull << 5)
+#define BIT_FLAGS (1ull << 6) /* not known yet, but opened with the flags in BIT_NONBLOCK (open, creat) */
 #define KIND_SHIFT 8
 #define SLOT_SHIFT 16
 #define GEN_SHIFT 32
@@ -87,14 +88,15 @@ static bool socket_has_timeout(int fd)
     return tv[0].tv_sec || tv[0].tv_usec || tv[1].tv_sec || tv[1].tv_usec;
 }
 
-/* Asks the kernel what fd is: fstat, F_GETFL, and for sockets and devices one or three more calls. */
-static int probe(int fd, struct iou_fd_info *info)
+/* Asks the kernel what fd is: fstat, F_GETFL (unless word says how it was opened), and for sockets and
+ * devices one or three more calls. */
+static int probe(int fd, uint64_t word, struct iou_fd_info *info)
 {
     struct stat st;
     long r = iou_sys4(SYS_newfstatat, fd, "", &st, AT_EMPTY_PATH);
     if (r < 0)
         return (int)r;
-    int fl = iou_sys_getfl(fd);
+    int fl = word & BIT_FLAGS ? (word & BIT_NONBLOCK ? O_NONBLOCK : 0) : iou_sys_getfl(fd);
     if (fl < 0)
         return fl;
     memset(info, 0, sizeof(*info));
@@ -170,7 +172,7 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info)
      * misses this fd cannot also miss our store. */
     note_highest((unsigned)fd);
     word = __atomic_load_n(&t[fd], __ATOMIC_SEQ_CST);
-    int r = probe(fd, info);
+    int r = probe(fd, word, info);
     if (r < 0)
         return r;
     /* Store only if nobody forgot fd meanwhile; otherwise the facts serve this call alone. */
@@ -216,6 +218,22 @@ void iou_fd_learn(int fd, const struct iou_fd_info *info)
     do
         next = ((word >> GEN_SHIFT) + 1) << GEN_SHIFT | pack(info);
     while (!__atomic_compare_exchange_n(&t[fd], &word, next, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+}
+
+void iou_fd_note_open_flags(int fd, int flags)
+{
+    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    if (fd < 0 || (unsigned)fd >= TABLE_FDS || !t || (flags & O_PATH) == O_PATH)
+        return;
+    /* Only over a word that says nothing yet: a lookup that already learned fd knows better. A close
+     * and reopen of the number by another thread meanwhile could leave the other file's flags here;
+     * a wrong O_NONBLOCK is corrected at the next EAGAIN or before blocking (rw.c, ring.c). */
+    note_highest((unsigned)fd); /* as in iou_fd_lookup: close_range must see this word */
+    uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_SEQ_CST);
+    if (word & (BIT_KNOWN | BIT_FLAGS))
+        return;
+    uint64_t noted = word | BIT_FLAGS | (flags & O_NONBLOCK ? BIT_NONBLOCK : 0);
+    __atomic_compare_exchange_n(&t[fd], &word, noted, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 void iou_fd_forget(int fd)

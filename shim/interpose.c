@@ -395,35 +395,65 @@ static int fresh(int fd)
     return fd;
 }
 
-static void fresh_pair(int r, const int *fds)
+/* Sockets and pipes the program just made: what the shim would learn with three to five system calls on
+ * their first use is known from the call that made them (a new socket has no timeouts; pipe ends are
+ * not FIFOs). */
+static int made(int fd, enum iou_fd_kind kind, bool nonblock)
 {
-    if (r == 0) {
-        iou_ftable_forget(fds[0]);
-        iou_ftable_forget(fds[1]);
+    if (fresh(fd) >= 0) {
+        struct iou_fd_info info = {.kind = kind, .nonblock = nonblock};
+        iou_fd_learn(fd, &info);
     }
+    return fd;
 }
 
-EXPORT int socket(int domain, int type, int protocol) { return fresh(iou_libc()->socket(domain, type, protocol)); }
+/* The kind the descriptor table gives a socket of this type (as its look at SO_TYPE would). */
+static enum iou_fd_kind socket_kind(int type)
+{
+    return (type & 0xf) == SOCK_STREAM ? IOU_FD_STREAM : IOU_FD_DGRAM;
+}
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+    return made(iou_libc()->socket(domain, type, protocol), socket_kind(type), type & SOCK_NONBLOCK);
+}
 
 EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
 {
     int r = iou_libc()->socketpair(domain, type, protocol, fds);
-    fresh_pair(r, fds);
+    if (r == 0) {
+        made(fds[0], socket_kind(type), type & SOCK_NONBLOCK);
+        made(fds[1], socket_kind(type), type & SOCK_NONBLOCK);
+    }
     return r;
 }
 
 EXPORT int pipe(int fds[2])
 {
     int r = iou_libc()->pipe(fds);
-    fresh_pair(r, fds);
+    if (r == 0) {
+        made(fds[0], IOU_FD_PIPE, false);
+        made(fds[1], IOU_FD_PIPE, false);
+    }
     return r;
 }
 
 EXPORT int pipe2(int fds[2], int flags)
 {
     int r = iou_libc()->pipe2(fds, flags);
-    fresh_pair(r, fds);
+    if (r == 0) {
+        made(fds[0], IOU_FD_PIPE, flags & O_NONBLOCK);
+        made(fds[1], IOU_FD_PIPE, flags & O_NONBLOCK);
+    }
     return r;
+}
+
+/* Files the program just opened: their open flags spare the first use an F_GETFL. */
+static int opened(int fd, int flags)
+{
+    if (fresh(fd) >= 0)
+        iou_fd_note_open_flags(fd, flags);
+    return fd;
 }
 
 /* open's mode is only passed when O_CREAT or O_TMPFILE asks for it. */
@@ -438,7 +468,7 @@ EXPORT int open(const char *path, int flags, ...)
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
-    return fresh(iou_libc()->open(path, flags, mode));
+    return opened(iou_libc()->open(path, flags, mode), flags);
 }
 
 EXPORT int open64(const char *path, int flags, ...)
@@ -447,7 +477,7 @@ EXPORT int open64(const char *path, int flags, ...)
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
-    return fresh(iou_libc()->open64(path, flags, mode));
+    return opened(iou_libc()->open64(path, flags, mode), flags);
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
@@ -456,7 +486,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
-    return fresh(iou_libc()->openat(dirfd, path, flags, mode));
+    return opened(iou_libc()->openat(dirfd, path, flags, mode), flags);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
@@ -465,11 +495,11 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
-    return fresh(iou_libc()->openat64(dirfd, path, flags, mode));
+    return opened(iou_libc()->openat64(dirfd, path, flags, mode), flags);
 }
 
-EXPORT int creat(const char *path, mode_t mode) { return fresh(iou_libc()->creat(path, mode)); }
-EXPORT int creat64(const char *path, mode_t mode) { return fresh(iou_libc()->creat64(path, mode)); }
+EXPORT int creat(const char *path, mode_t mode) { return opened(iou_libc()->creat(path, mode), O_WRONLY); }
+EXPORT int creat64(const char *path, mode_t mode) { return opened(iou_libc()->creat64(path, mode), O_WRONLY); }
 
 /* stdio and dirent close their descriptors inside glibc, where no interposition reaches. */
 EXPORT int fclose(FILE *fp)

@@ -142,3 +142,28 @@ kernel_sees() {
     assert_success
     [ "$(syscalls io_uring_setup)" -lt $((K / 10)) ] && [ "$(syscalls write)" -ge "$K" ] || { cat "$TRACE"; return 1; }
 }
+
+# --- what the shim asks the kernel about descriptors ------------------------------------------------------
+
+# fewer NAME...: the traced processes made fewer than K/2 of these system calls together, in every mode
+# (the loader and libc's start-up make a few; looking at each of K descriptors would make K or more).
+fewer() {
+    local n=0 name
+    for name in "$@"; do n=$((n + $(syscalls "$name"))); done
+    [ "$n" -lt $((K / 2)) ] || { echo "$K fresh descriptors: $n of $*"; cat "$TRACE"; return 1; }
+}
+
+@test "pipes and socketpairs the program makes are known to the shim without asking the kernel" {
+    strace_shim -- fresh pipe
+    fewer newfstatat fstat fcntl fstatfs
+    expect_ring read
+    strace_shim -- fresh socketpair
+    fewer newfstatat fstat fcntl fstatfs getsockopt
+    expect_ring write
+}
+
+@test "a file the program opens needs no F_GETFL on its first routed call" {
+    strace_shim -- fresh file
+    fewer fcntl
+    expect_ring pread
+}

@@ -34,6 +34,10 @@ int iou_fd_known_kind(int fd);
 /* Records what the shim already knows about a descriptor it just created (accept). */
 void iou_fd_learn(int fd, const struct iou_fd_info *info);
 
+/* Notes the flags fd was just opened with, so that its first use needs no F_GETFL to learn them
+ * (O_PATH descriptors are left to the full look). */
+void iou_fd_note_open_flags(int fd, int flags);
+
 /* Forgets what is known about fd (closed, replaced, flags changed): the next use looks again. */
 void iou_fd_forget(int fd);
 void iou_fd_forget_range(unsigned first, unsigned last);

@@ -1,6 +1,8 @@
 /* strace_calls CALL TARGET K [DIR]: makes K calls of one routed kind, each checked, so that `strace -f -c`
  * can show whether they reached the kernel as their own system call or went through io_uring.
- *   CALL    read readv write writev pread64 pwrite64 send recv sendmsg recvmsg fsync
+ *   CALL    read readv write writev pread64 pwrite64 send recv sendmsg recvmsg fsync, or
+ *           fresh: K times, a new TARGET (pipe, socketpair, or file opened with open), one byte written
+ *           and read back, closed
  *   TARGET  pipe | socketpair | devnull | file (file: explicit offsets only, in DIR)
  * Everything the calls need (prefilled pipes, the file) is set up with one call before the loop.
  * Prints "CALL TARGET K ok" and exits 0, or says what went wrong and exits 1. */
@@ -92,6 +94,34 @@ static long one_call(const char *call, int i, char *byte, long *want, int devnul
     die("unknown call %s", call);
 }
 
+/* CALL fresh: K new descriptors, each used once. */
+static void fresh_targets(const char *target, const char *dir, int k)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/strace_calls.fresh", dir ? dir : "/tmp");
+    for (int i = 0; i < k; i++) {
+        char out = (char)('a' + i % 26), in = 0;
+        long w, r;
+        if (!strcmp(target, "file")) {
+            rfd = wfd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+            if (rfd < 0)
+                die("open %s: %s", path, strerror(errno));
+            w = pwrite(wfd, &out, 1, 0);
+            r = pread(rfd, &in, 1, 0);
+        } else {
+            open_target(target, dir, k);
+            w = write(wfd, &out, 1);
+            r = read(rfd, &in, 1);
+        }
+        if (w != 1 || r != 1 || in != out)
+            die("fresh %s %d: wrote %ld, read %ld ('%c'): %s", target, i, w, r, in, strerror(errno));
+        close(rfd);
+        if (wfd != rfd)
+            close(wfd);
+    }
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4 || argc > 5)
@@ -100,6 +130,11 @@ int main(int argc, char **argv)
     int k = atoi(argv[3]);
     if (k < 1 || k > 4096)
         die("K must be 1..4096");
+    if (!strcmp(call, "fresh")) {
+        fresh_targets(target, argc == 5 ? argv[4] : NULL, k);
+        printf("%s %s %d ok\n", call, target, k);
+        return 0;
+    }
     int devnull = strcmp(target, "devnull") == 0;
     open_target(target, argc == 5 ? argv[4] : NULL, k);
     if (is_reading(call))
