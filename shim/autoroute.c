@@ -107,6 +107,11 @@ void iou_auto_thread_exit(void)
 bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd)
 {
     int kind = iou_fd_known_kind(fd);
+    /* A descriptor not looked at yet takes the general path, which asks the kernel what it is; but a
+     * call with an explicit offset is for a file (on anything else libc fails it ESPIPE all the same),
+     * and a program that opens a file per request (nginx) would pay that look every time. */
+    if (kind < 0 && iou_ops[op].positional)
+        kind = IOU_FD_REG;
     if (kind < 0)
         return false;
     struct iou_auto_entry *e = &tab->entry[op][kind];
