@@ -27,7 +27,6 @@ static enum iou_bypass kind_bypass(const struct iou_call *c)
     }
 }
 
-
 /* Every check, for any call: what iou_call_begin_as does when the one pass cannot decide. */
 static bool begin_general(struct iou_call *c, enum iou_op op, enum iou_op route_as, int fd)
 {
