@@ -16,17 +16,6 @@ static struct sockaddr_in addr;
 static int per_client;
 static atomic_ullong sent_sum, echoed_sum, sent_bytes, echoed_bytes;
 
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n - 3;
-}
-
 static void *echo_one(void *arg)
 {
     int fd = (int)(long)arg;

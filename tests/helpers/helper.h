@@ -4,13 +4,17 @@
  * compared line by line. */
 #ifndef IOU_TEST_HELPER_H
 #define IOU_TEST_HELPER_H
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define HELPER_SKIP 77
 
@@ -63,6 +67,45 @@ static inline void show_iov(const struct iovec *iov, int cnt, long n)
         if (n > 0)
             n -= k;
     }
+}
+
+/* How many descriptors the process has open (for leak checks): /proc/self/fd less its own entries. */
+static inline int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        die("opendir: %s", strerror(errno));
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ".", "..", and the directory's own descriptor */
+}
+
+/* "ping" through a new pipe (made with pipe2 flags) and back out; true if it came through. */
+static inline bool pipe_round_trip(int flags)
+{
+    int p[2];
+    char in[16];
+    if (pipe2(p, flags))
+        return false;
+    bool ok = write(p[1], "ping", 4) == 4 && read(p[0], in, sizeof(in)) == 4 && !memcmp(in, "ping", 4);
+    close(p[0]);
+    close(p[1]);
+    return ok;
+}
+
+/* "pong" through a new AF_UNIX stream socketpair (type flags such as SOCK_CLOEXEC) with send and recv. */
+static inline bool socket_round_trip(int type_flags)
+{
+    int s[2];
+    char in[16];
+    if (socketpair(AF_UNIX, SOCK_STREAM | type_flags, 0, s))
+        return false;
+    bool ok = send(s[0], "pong", 4, 0) == 4 && recv(s[1], in, sizeof(in), 0) == 4 && !memcmp(in, "pong", 4);
+    close(s[0]);
+    close(s[1]);
+    return ok;
 }
 
 /* Checksum for "every byte accounted for" comparisons (FNV-1a, 64-bit). */

@@ -26,32 +26,11 @@
 
 #include "helper.h"
 
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        die("opendir: %s", strerror(errno));
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n - 3; /* ".", "..", and the directory's own fd */
-}
-
 /* One write and read through a new pipe and a new socketpair; false on any mismatch. */
 static bool round_trip(void)
 {
-    int p[2], s[2];
-    char in[32];
-    if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, s))
-        return false;
-    bool ok = write(p[1], "ping", 4) == 4 && read(p[0], in, sizeof(in)) == 4 && !memcmp(in, "ping", 4) &&
-              send(s[0], "pong", 4, 0) == 4 && recv(s[1], in, sizeof(in), 0) == 4 && !memcmp(in, "pong", 4);
-    close(p[0]);
-    close(p[1]);
-    close(s[0]);
-    close(s[1]);
-    return ok;
+    bool piped = pipe_round_trip(0);
+    return socket_round_trip(0) && piped;
 }
 
 static atomic_int started, failures;

@@ -33,34 +33,10 @@
 
 static atomic_int failures;
 
-static bool pipe_trip(void)
-{
-    int p[2];
-    char in[16];
-    if (pipe2(p, O_CLOEXEC))
-        return false;
-    bool ok = write(p[1], "ping", 4) == 4 && read(p[0], in, sizeof(in)) == 4 && !memcmp(in, "ping", 4);
-    close(p[0]);
-    close(p[1]);
-    return ok;
-}
-
-static bool socket_trip(void)
-{
-    int s[2];
-    char in[16];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s))
-        return false;
-    bool ok = send(s[0], "pong", 4, 0) == 4 && recv(s[1], in, sizeof(in), 0) == 4 && !memcmp(in, "pong", 4);
-    close(s[0]);
-    close(s[1]);
-    return ok;
-}
-
 static bool trips(void)
 {
-    bool a = pipe_trip();
-    bool b = socket_trip();
+    bool a = pipe_round_trip(O_CLOEXEC);
+    bool b = socket_round_trip(SOCK_CLOEXEC);
     return a && b;
 }
 
@@ -202,7 +178,7 @@ static void storm_handler(int sig)
 {
     (void)sig;
     int saved = errno;
-    if (!pipe_trip())
+    if (!pipe_round_trip(O_CLOEXEC))
         atomic_fetch_add(&storm_handler_failures, 1);
     errno = saved;
 }

@@ -39,18 +39,6 @@
 
 static atomic_int failures;
 
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        die("opendir: %s", strerror(errno));
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n - 3;
-}
-
 static long vm_rss_kb(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -62,30 +50,6 @@ static long vm_rss_kb(void)
     if (f)
         fclose(f);
     return kb;
-}
-
-static bool pipe_trip(void)
-{
-    int p[2];
-    char in[16];
-    if (pipe(p))
-        return false;
-    bool ok = write(p[1], "ping", 4) == 4 && read(p[0], in, sizeof(in)) == 4 && !memcmp(in, "ping", 4);
-    close(p[0]);
-    close(p[1]);
-    return ok;
-}
-
-static bool socket_trip(void)
-{
-    int s[2];
-    char in[16];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, s))
-        return false;
-    bool ok = send(s[0], "pong", 4, 0) == 4 && recv(s[1], in, sizeof(in), 0) == 4 && !memcmp(in, "pong", 4);
-    close(s[0]);
-    close(s[1]);
-    return ok;
 }
 
 static void trip_or_count(bool ok)
@@ -129,7 +93,7 @@ static void *many_thread(void *arg)
     pthread_barrier_wait(&all_alive);
     while (sem_wait(&trips_at_once) && errno == EINTR)
         ;
-    trip_or_count(pipe_trip());
+    trip_or_count(pipe_round_trip(0));
     sem_post(&trips_at_once);
     pthread_barrier_wait(&all_done);
     return NULL;
@@ -163,8 +127,8 @@ static void many(int n)
 static void *churn_thread(void *arg)
 {
     (void)arg;
-    trip_or_count(pipe_trip());
-    trip_or_count(socket_trip());
+    trip_or_count(pipe_round_trip(0));
+    trip_or_count(socket_round_trip(0));
     return NULL;
 }
 
@@ -222,13 +186,13 @@ static bool released;
 static void *held_thread(void *arg)
 {
     (void)arg;
-    trip_or_count(pipe_trip());
-    trip_or_count(socket_trip());
+    trip_or_count(pipe_round_trip(0));
+    trip_or_count(socket_round_trip(0));
     pthread_mutex_lock(&hold_lock);
     while (!released)
         pthread_cond_wait(&hold_cond, &hold_lock);
     pthread_mutex_unlock(&hold_lock);
-    trip_or_count(pipe_trip());
+    trip_or_count(pipe_round_trip(0));
     return NULL;
 }
 
@@ -257,7 +221,7 @@ static void nproc(int limit)
     struct rlimit rl = {(rlim_t)limit, (rlim_t)limit};
     if (setrlimit(RLIMIT_NPROC, &rl))
         die("setrlimit: %s", strerror(errno));
-    trip_or_count(pipe_trip());
+    trip_or_count(pipe_round_trip(0));
     int cap = 4 * limit;
     pthread_t *t = calloc((size_t)cap, sizeof(*t));
     int created = 0, err = 0;
@@ -267,7 +231,7 @@ static void nproc(int limit)
            err ? strerrorname_np(err) : "no error");
     pid_t pid = fork();
     if (pid == 0)
-        _exit(pipe_trip() ? 0 : 1);
+        _exit(pipe_round_trip(0) ? 0 : 1);
     printf("fork at the limit -> %s\n", pid < 0 ? strerrorname_np(errno) : "a child");
     if (pid > 0)
         waitpid(pid, NULL, 0);
@@ -288,7 +252,7 @@ static void nproc(int limit)
     int status = -1;
     pid = fork();
     if (pid == 0)
-        _exit(pipe_trip() && socket_trip() ? 0 : 1);
+        _exit(pipe_round_trip(0) && socket_round_trip(0) ? 0 : 1);
     if (pid > 0)
         waitpid(pid, &status, 0);
     printf("a forked child's round trips after the others ended -> %s\n",
@@ -337,13 +301,13 @@ static void on_usr1(int sig)
 static void *old_thread(void *arg)
 {
     (void)arg;
-    trip_or_count(pipe_trip()); /* this thread's ring is made before the filter */
-    trip_or_count(socket_trip());
+    trip_or_count(pipe_round_trip(0)); /* this thread's ring is made before the filter */
+    trip_or_count(socket_round_trip(0));
     pthread_barrier_wait(&phase); /* the filter is installed */
     pthread_barrier_wait(&phase);
     for (int i = 0; i < 3; i++) {
-        trip_or_count(pipe_trip());
-        trip_or_count(socket_trip());
+        trip_or_count(pipe_round_trip(0));
+        trip_or_count(socket_round_trip(0));
     }
     return NULL;
 }
@@ -351,8 +315,8 @@ static void *old_thread(void *arg)
 static void *new_thread(void *arg)
 {
     (void)arg;
-    trip_or_count(pipe_trip());
-    trip_or_count(socket_trip());
+    trip_or_count(pipe_round_trip(0));
+    trip_or_count(socket_round_trip(0));
     return NULL;
 }
 
@@ -366,7 +330,7 @@ struct reader {
 static void *reader_thread(void *arg)
 {
     struct reader *r = arg;
-    trip_or_count(pipe_trip());
+    trip_or_count(pipe_round_trip(0));
     atomic_store(&r->tid, (int)gettid());
     r->result = read(r->p[0], r->buf, sizeof(r->buf));
     return NULL;
@@ -410,7 +374,7 @@ static void seccomp_mode(void)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
 
-    trip_or_count(pipe_trip());
+    trip_or_count(pipe_round_trip(0));
     pthread_barrier_init(&phase, NULL, OLD + 1);
     pthread_t old[OLD], fresh[NEW], rt[2];
     for (int i = 0; i < OLD; i++)
@@ -446,8 +410,8 @@ static void seccomp_mode(void)
     for (int i = 0; i < OLD; i++)
         join_bounded(old[i], NULL, "a thread that had a ring");
     for (int i = 0; i < 3; i++) {
-        trip_or_count(pipe_trip());
-        trip_or_count(socket_trip());
+        trip_or_count(pipe_round_trip(0));
+        trip_or_count(socket_round_trip(0));
     }
     for (int i = 0; i < NEW; i++)
         if (pthread_create(&fresh[i], NULL, new_thread, NULL))
@@ -457,7 +421,7 @@ static void seccomp_mode(void)
     int status = -1;
     pid_t pid = fork();
     if (pid == 0)
-        _exit(pipe_trip() && socket_trip() ? 0 : 1);
+        _exit(pipe_round_trip(0) && socket_round_trip(0) ? 0 : 1);
     if (pid > 0)
         waitpid(pid, &status, 0);
     printf("a forked child's round trips -> %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : "failed");
