@@ -88,6 +88,11 @@ static bool socket_has_timeout(int fd)
     return tv[0].tv_sec || tv[0].tv_usec || tv[1].tv_sec || tv[1].tv_usec;
 }
 
+enum iou_fd_kind iou_fd_socket_kind(int type)
+{
+    return (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM ? IOU_FD_STREAM : IOU_FD_DGRAM;
+}
+
 /* Asks the kernel what fd is: fstat, F_GETFL (unless word says how it was opened), and for sockets and
  * devices one or three more calls. */
 static int probe(int fd, uint64_t word, struct iou_fd_info *info)
@@ -136,7 +141,7 @@ static int probe(int fd, uint64_t word, struct iou_fd_info *info)
         if (iou_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
             info->kind = IOU_FD_OTHER;
         else
-            info->kind = type == SOCK_STREAM ? IOU_FD_STREAM : IOU_FD_DGRAM;
+            info->kind = (uint8_t)iou_fd_socket_kind(type);
         info->timeout = socket_has_timeout(fd);
         break;
     }
@@ -154,8 +159,23 @@ static void note_highest(unsigned fd)
         ;
 }
 
+/* fd's word when its facts are known, 0 otherwise; no system call (a negative fd is out of range). */
+static inline uint64_t known_word(int fd)
+{
+    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    if ((unsigned)fd >= TABLE_FDS || !t)
+        return 0;
+    uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+    return word & BIT_KNOWN ? word : 0;
+}
+
 int iou_fd_lookup(int fd, struct iou_fd_info *info)
 {
+    uint64_t word = known_word(fd);
+    if (__builtin_expect(word != 0, 1)) {
+        unpack(word, info);
+        return 0;
+    }
     if (fd < 0)
         return -EBADF;
     if ((unsigned)fd >= TABLE_FDS)
@@ -163,11 +183,6 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info)
     uint64_t *t = get_table();
     if (!t)
         return -ERANGE;
-    uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
-    if (__builtin_expect(word & BIT_KNOWN, 1)) {
-        unpack(word, info);
-        return 0;
-    }
     /* Raise highest_known before reading the word we will CAS against, so a close_range that
      * misses this fd cannot also miss our store. */
     note_highest((unsigned)fd);
@@ -180,16 +195,6 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info)
     uint64_t learned = (word & ~FACTS_MASK) | pack(info);
     __atomic_compare_exchange_n(&t[fd], &word, learned, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
     return 0;
-}
-
-/* fd's word when its facts are known, 0 otherwise; no system call (a negative fd is out of range). */
-static inline uint64_t known_word(int fd)
-{
-    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
-    if ((unsigned)fd >= TABLE_FDS || !t)
-        return 0;
-    uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
-    return word & BIT_KNOWN ? word : 0;
 }
 
 bool iou_fd_lookup_known(int fd, struct iou_fd_info *info)

@@ -407,44 +407,38 @@ static int made(int fd, enum iou_fd_kind kind, bool nonblock)
     return fd;
 }
 
-/* The kind the descriptor table gives a socket of this type (as its look at SO_TYPE would). */
-static enum iou_fd_kind socket_kind(int type)
+static void made_pair(const int fds[2], enum iou_fd_kind kind, bool nonblock)
 {
-    return (type & 0xf) == SOCK_STREAM ? IOU_FD_STREAM : IOU_FD_DGRAM;
+    made(fds[0], kind, nonblock);
+    made(fds[1], kind, nonblock);
 }
 
 EXPORT int socket(int domain, int type, int protocol)
 {
-    return made(iou_libc()->socket(domain, type, protocol), socket_kind(type), type & SOCK_NONBLOCK);
+    return made(iou_libc()->socket(domain, type, protocol), iou_fd_socket_kind(type), type & SOCK_NONBLOCK);
 }
 
 EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
 {
     int r = iou_libc()->socketpair(domain, type, protocol, fds);
-    if (r == 0) {
-        made(fds[0], socket_kind(type), type & SOCK_NONBLOCK);
-        made(fds[1], socket_kind(type), type & SOCK_NONBLOCK);
-    }
+    if (r == 0)
+        made_pair(fds, iou_fd_socket_kind(type), type & SOCK_NONBLOCK);
     return r;
 }
 
 EXPORT int pipe(int fds[2])
 {
     int r = iou_libc()->pipe(fds);
-    if (r == 0) {
-        made(fds[0], IOU_FD_PIPE, false);
-        made(fds[1], IOU_FD_PIPE, false);
-    }
+    if (r == 0)
+        made_pair(fds, IOU_FD_PIPE, false);
     return r;
 }
 
 EXPORT int pipe2(int fds[2], int flags)
 {
     int r = iou_libc()->pipe2(fds, flags);
-    if (r == 0) {
-        made(fds[0], IOU_FD_PIPE, flags & O_NONBLOCK);
-        made(fds[1], IOU_FD_PIPE, flags & O_NONBLOCK);
-    }
+    if (r == 0)
+        made_pair(fds, IOU_FD_PIPE, flags & O_NONBLOCK);
     return r;
 }
 

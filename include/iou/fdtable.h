@@ -34,6 +34,9 @@ int iou_fd_known_kind(int fd);
 /* Records what the shim already knows about a descriptor it just created (accept). */
 void iou_fd_learn(int fd, const struct iou_fd_info *info);
 
+/* The kind the table gives a socket of this type (SO_TYPE, or socket()'s type with its flags). */
+enum iou_fd_kind iou_fd_socket_kind(int type);
+
 /* Notes the flags fd was just opened with, so that its first use needs no F_GETFL to learn them
  * (O_PATH descriptors are left to the full look). */
 void iou_fd_note_open_flags(int fd, int flags);
