@@ -196,7 +196,8 @@ static long rw_run(struct iou_call *c, const struct rw_request *rq, size_t done)
 
 /* The simple cases (iou_call_simple) of one buffer of at least a byte: rw_run with what cannot
  * happen there left out (RWF_NOWAIT, the punt probe, empty transfers). A short transfer that read(2)
- * or write(2) would have continued continues in rw_run. */
+ * or write(2) would have continued continues in rw_run. The request is prepared here rather than by
+ * prepare(), whose vector and cursor handling cost ~40 instructions a call (callgrind). */
 static long rw_simple(struct iou_call *c, void *buf, size_t len, off_t off)
 {
     bool out = iou_ops[c->op].dir == IOU_DIR_OUT;
