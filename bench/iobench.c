@@ -564,6 +564,54 @@ static void run_threads(int n, long iters)
     printf("ns=%.1f wall_ns=%.1f iters=%.0f threads=%d\n", (c1 - c0) / ops, (t1 - t0) / ops, ops, n);
 }
 
+/* ---- writers: N threads append-and-sync to one shared file (a database log); wall ns per pair ----
+ * Each thread writes SYNC_BLOCK bytes at its own offsets, then fsyncs the shared descriptor: the
+ * concurrent fsync-heavy pattern whose cost the device and the file system's journal decide. */
+
+#define SYNC_BLOCK 4096
+static int writers_fd;
+
+static void *writer_thread(void *arg)
+{
+    long id = (long)arg;
+    static const char block[SYNC_BLOCK];
+    if (use_ring)
+        floor_init(&writers_fd, 1);
+    pthread_barrier_wait(&ready);
+    pthread_barrier_wait(&go);
+    for (long i = 0; i < thread_iters; i++) {
+        must(x_pwrite(writers_fd, block, sizeof(block), (id * thread_iters + i) * (off_t)SYNC_BLOCK),
+             sizeof(block), "pwrite");
+        must(x_fsync(writers_fd), 0, "fsync");
+    }
+    pthread_barrier_wait(&done);
+    return NULL;
+}
+
+static void run_writers(int n, long iters)
+{
+    pthread_t tid[256];
+    if (n < 1 || n > 256)
+        skip("thread count out of range");
+    writers_fd = make_file(SYNC_BLOCK);
+    thread_iters = iters / n;
+    pthread_barrier_init(&ready, NULL, (unsigned)n + 1);
+    pthread_barrier_init(&go, NULL, (unsigned)n + 1);
+    pthread_barrier_init(&done, NULL, (unsigned)n + 1);
+    for (long i = 0; i < n; i++)
+        if ((errno = pthread_create(&tid[i], NULL, writer_thread, (void *)i)))
+            die("pthread_create");
+    pthread_barrier_wait(&ready);
+    double c0 = cpu_ns(), t0 = now_ns();
+    pthread_barrier_wait(&go);
+    pthread_barrier_wait(&done);
+    double c1 = cpu_ns(), t1 = now_ns();
+    for (int i = 0; i < n; i++)
+        pthread_join(tid[i], NULL);
+    double ops = (double)thread_iters * n;
+    printf("ns=%.1f cpu_ns=%.1f iters=%.0f threads=%d\n", (t1 - t0) / ops, (c1 - c0) / ops, ops, n);
+}
+
 /* ---- descriptors: K descriptors open in the process, pipe write+read ---- */
 
 static void run_fds(int k, long iters)
@@ -686,7 +734,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "usage: iobench libc|uring|sqpoll TEST [ITERS|N] (no ITERS: calibrated to IOBENCH_TARGET_MS)\n"
                 "  tests: pipe unix-rw unix-send vec zero-read null-write pread pwrite fsync write-fsync\n"
-                "         accept (ITERS), threads N ITERS, fds K ITERS, mem N\n"
+                "         accept (ITERS), threads N ITERS, writers N ITERS, fds K ITERS, mem N\n"
                 "  libc: the calls through libc (run it under LD_PRELOAD to measure the shim);\n"
                 "  uring: the same calls through liburing directly (never under the shim);\n"
                 "  sqpoll: as uring, with IORING_SETUP_SQPOLL (one submission thread shared by every\n"
@@ -713,6 +761,8 @@ int main(int argc, char **argv)
     long a4 = argc > 4 ? atol(argv[4]) : 0;
     if (!strcmp(test, "threads"))
         run_threads((int)a3, a4 > 0 ? a4 : 100000);
+    else if (!strcmp(test, "writers"))
+        run_writers((int)a3, a4 > 0 ? a4 : 2000);
     else if (!strcmp(test, "fds"))
         run_fds((int)a3, a4);
     else if (!strcmp(test, "mem"))
