@@ -51,22 +51,14 @@
 #define RING_MARGIN 32
 #define PRETEND_PENALTY_NS 1000000000ull /* IOU_SHIM_PRETEND=auto-ring-slow / auto-libc-slow */
 
-enum { PATH_RING, PATH_LIBC };
-/* CHOICE_PUNT: every ring sample of the round would have gone to a kernel worker; the calls go to libc
- * by the fast path, counted under `punt` as route `ring` counts them. */
-enum { CHOICE_NONE, CHOICE_RING, CHOICE_LIBC, CHOICE_PUNT };
-
-struct iou_auto_entry {
-    uint32_t best[2];     /* lowest ns per path (PATH_*) in the latest round; NONE: no sample */
-    uint32_t left;        /* calls on the current choice before the next round; 0: a round is on */
-    uint8_t tries[2];     /* samples started in this round, per path */
-    uint8_t choice;       /* CHOICE_* (the last round's; a round under way keeps it until it ends) */
-    uint8_t interval_log; /* the current interval between rounds is 2^interval_log calls */
+enum { PATH_RING = IOU_AUTO_PATH_RING, PATH_LIBC = IOU_AUTO_PATH_LIBC };
+enum {
+    CHOICE_NONE = IOU_AUTO_CHOICE_NONE,
+    CHOICE_RING = IOU_AUTO_CHOICE_RING,
+    CHOICE_LIBC = IOU_AUTO_CHOICE_LIBC,
+    CHOICE_PUNT = IOU_AUTO_CHOICE_PUNT,
 };
 
-struct iou_auto_table {
-    struct iou_auto_entry entry[IOU_OP_COUNT][IOU_FD_KIND_COUNT];
-};
 _Static_assert(sizeof(struct iou_auto_table) <= 4096, "the table is meant to fit in one page");
 
 /* A thread whose table could not be mapped routes as `ring`. */
@@ -102,24 +94,6 @@ static struct iou_auto_table *table_of(struct iou_thread *t)
 void iou_auto_thread_exit(void)
 {
     iou_auto_tls.mine = NULL;
-}
-
-bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd)
-{
-    int kind = iou_fd_known_kind(fd);
-    /* A descriptor not looked at yet takes the general path, which asks the kernel what it is; but a
-     * call with an explicit offset is for a file (on anything else libc fails it ESPIPE all the same),
-     * and a program that opens a file per request (nginx) would pay that look every time. */
-    if (kind < 0 && iou_ops[op].positional)
-        kind = IOU_FD_REG;
-    if (kind < 0)
-        return false;
-    struct iou_auto_entry *e = &tab->entry[op][kind];
-    if (e->choice < CHOICE_LIBC || !e->left)
-        return false;
-    /* Counted without touching the stats: see fast_calls. */
-    e->left--;
-    return true;
 }
 
 /* The calls the fast path took while (op, kind) was decided for libc: the interval less what is left

@@ -22,26 +22,25 @@
 #include "iou/punt.h"
 #include "iou/sys.h"
 
-#define TABLE_FDS (1u << 20) /* descriptors above this go to libc (reason fdmax) */
-
-#define BIT_KNOWN (1ull << 0)
+#define TABLE_FDS IOU_FD_TABLE_FDS
+#define BIT_KNOWN IOU_FD_BIT_KNOWN
 #define BIT_NONBLOCK (1ull << 1)
-#define BIT_TIMEOUT (1ull << 2)
+#define BIT_TIMEOUT IOU_FD_BIT_TIMEOUT
 #define BIT_NO_NOWAIT (1ull << 3)
 #define BIT_FIFO (1ull << 4)
 #define BIT_MEMDEV (1ull << 5)
 #define BIT_FLAGS (1ull << 6) /* not known yet, but opened with the flags in BIT_NONBLOCK (open, creat) */
-#define KIND_SHIFT 8
+#define KIND_SHIFT IOU_FD_KIND_SHIFT
 #define SLOT_SHIFT 16
 #define GEN_SHIFT 32
 #define FACTS_MASK ((1ull << GEN_SHIFT) - 1)
 
-static uint64_t *table;
+uint64_t *iou_fd_words;
 static unsigned highest_known; /* highest fd ever learned: bounds what close_range must forget */
 
 static uint64_t *get_table(void)
 {
-    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    uint64_t *t = __atomic_load_n(&iou_fd_words, __ATOMIC_ACQUIRE);
     if (__builtin_expect(t != NULL, 1))
         return t;
     long p = iou_sys6(SYS_mmap, 0, TABLE_FDS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
@@ -49,7 +48,7 @@ static uint64_t *get_table(void)
     if (p < 0 && p > -4096)
         return NULL;
     uint64_t *expected = NULL;
-    if (!__atomic_compare_exchange_n(&table, &expected, (uint64_t *)p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (!__atomic_compare_exchange_n(&iou_fd_words, &expected, (uint64_t *)p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         iou_sys2(SYS_munmap, p, TABLE_FDS * sizeof(uint64_t));
         return expected;
     }
@@ -162,7 +161,7 @@ static void note_highest(unsigned fd)
 /* fd's word when its facts are known, 0 otherwise; no system call (a negative fd is out of range). */
 static inline uint64_t known_word(int fd)
 {
-    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    uint64_t *t = __atomic_load_n(&iou_fd_words, __ATOMIC_ACQUIRE);
     if ((unsigned)fd >= TABLE_FDS || !t)
         return 0;
     uint64_t word = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
@@ -206,12 +205,6 @@ bool iou_fd_lookup_known(int fd, struct iou_fd_info *info)
     return true;
 }
 
-int iou_fd_known_kind(int fd)
-{
-    uint64_t word = known_word(fd);
-    return word && !(word & BIT_TIMEOUT) ? (uint8_t)(word >> KIND_SHIFT) : -1;
-}
-
 void iou_fd_learn(int fd, const struct iou_fd_info *info)
 {
     uint64_t *t = get_table();
@@ -227,7 +220,7 @@ void iou_fd_learn(int fd, const struct iou_fd_info *info)
 
 void iou_fd_note_open_flags(int fd, int flags)
 {
-    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    uint64_t *t = __atomic_load_n(&iou_fd_words, __ATOMIC_ACQUIRE);
     if (fd < 0 || (unsigned)fd >= TABLE_FDS || !t || (flags & O_PATH) == O_PATH)
         return;
     /* Only over a word that says nothing yet: a lookup that already learned fd knows better. A close
@@ -243,7 +236,7 @@ void iou_fd_note_open_flags(int fd, int flags)
 
 void iou_fd_forget(int fd)
 {
-    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    uint64_t *t = __atomic_load_n(&iou_fd_words, __ATOMIC_ACQUIRE);
     if (fd < 0 || (unsigned)fd >= TABLE_FDS || !t)
         return;
     /* Always a new generation, even for an unknown fd: a lookup that probed the old descriptor
@@ -272,7 +265,7 @@ void iou_fd_forget_all(void)
 
 void iou_fd_mark_no_nowait(int fd)
 {
-    uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    uint64_t *t = __atomic_load_n(&iou_fd_words, __ATOMIC_ACQUIRE);
     if (fd < 0 || (unsigned)fd >= TABLE_FDS || !t)
         return;
     __atomic_fetch_or(&t[fd], BIT_NO_NOWAIT, __ATOMIC_RELEASE);

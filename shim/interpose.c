@@ -1,8 +1,8 @@
 /* The exported symbols: the only functions of the library a program can see.
  * Each I/O wrapper hands the call to its operation module, which answers with a result or -errno (errno
- * is set here, once) or asks for libc; route `auto` may answer "libc" before the module
- * (iou_auto_libc_first: a decided call, never a timed sample, so it goes straight to libc, a tail call),
- * and every libc call the module asks for goes through iou_auto_after_libc, which ends `auto`'s timing
+ * is set here, once) or asks for libc. Before the module, iou_call_libc_first may answer "libc" at once
+ * (the configuration sends that call to libc, or route `auto` decided it: never a timed sample), and the
+ * wrapper goes straight to libc, a tail call. Every libc call the module asks for goes through iou_auto_after_libc, which ends `auto`'s timing
  * when the call was a sample. Descriptor lifecycle wrappers keep the shim's descriptor
  * table right around the real call; signal wrappers keep the interrupting-handler bookkeeping. */
 #include <dirent.h>
@@ -45,7 +45,7 @@ static inline long finish(long r)
 
 static ssize_t do_read(int fd, void *buf, size_t n)
 {
-    if (iou_auto_libc_first(IOU_OP_READ, fd))
+    if (iou_call_libc_first(IOU_OP_READ, fd))
         return iou_libc()->read(fd, buf, n);
     long r = iou_rw_single(IOU_OP_READ, fd, buf, n, -1);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->read(fd, buf, n)) : finish(r);
@@ -53,7 +53,7 @@ static ssize_t do_read(int fd, void *buf, size_t n)
 
 static ssize_t do_pread(int fd, void *buf, size_t n, off_t off)
 {
-    if (iou_auto_libc_first(IOU_OP_PREAD, fd))
+    if (iou_call_libc_first(IOU_OP_PREAD, fd))
         return iou_libc()->pread64(fd, buf, n, off);
     long r = iou_rw_single(IOU_OP_PREAD, fd, buf, n, off);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pread64(fd, buf, n, off)) : finish(r);
@@ -61,7 +61,7 @@ static ssize_t do_pread(int fd, void *buf, size_t n, off_t off)
 
 static ssize_t do_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    if (iou_auto_libc_first(IOU_OP_PWRITE, fd))
+    if (iou_call_libc_first(IOU_OP_PWRITE, fd))
         return iou_libc()->pwrite64(fd, buf, n, off);
     long r = iou_rw_single(IOU_OP_PWRITE, fd, (void *)buf, n, off);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pwrite64(fd, buf, n, off)) : finish(r);
@@ -69,7 +69,7 @@ static ssize_t do_pwrite(int fd, const void *buf, size_t n, off_t off)
 
 static ssize_t do_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-    if (iou_auto_libc_first(IOU_OP_PREADV, fd))
+    if (iou_call_libc_first(IOU_OP_PREADV, fd))
         return iou_libc()->preadv64(fd, iov, cnt, off);
     long r = iou_rw_vector(IOU_OP_PREADV, fd, iov, cnt, off, 0);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->preadv64(fd, iov, cnt, off)) : finish(r);
@@ -77,7 +77,7 @@ static ssize_t do_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 
 static ssize_t do_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-    if (iou_auto_libc_first(IOU_OP_PWRITEV, fd))
+    if (iou_call_libc_first(IOU_OP_PWRITEV, fd))
         return iou_libc()->pwritev64(fd, iov, cnt, off);
     long r = iou_rw_vector(IOU_OP_PWRITEV, fd, iov, cnt, off, 0);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pwritev64(fd, iov, cnt, off)) : finish(r);
@@ -85,7 +85,7 @@ static ssize_t do_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 
 static ssize_t do_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-    if (iou_auto_libc_first(IOU_OP_PREADV2, fd))
+    if (iou_call_libc_first(IOU_OP_PREADV2, fd))
         return iou_libc()->preadv64v2(fd, iov, cnt, off, flags);
     long r = iou_rw_vector(IOU_OP_PREADV2, fd, iov, cnt, off, flags);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->preadv64v2(fd, iov, cnt, off, flags))
@@ -94,7 +94,7 @@ static ssize_t do_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, i
 
 static ssize_t do_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-    if (iou_auto_libc_first(IOU_OP_PWRITEV2, fd))
+    if (iou_call_libc_first(IOU_OP_PWRITEV2, fd))
         return iou_libc()->pwritev64v2(fd, iov, cnt, off, flags);
     long r = iou_rw_vector(IOU_OP_PWRITEV2, fd, iov, cnt, off, flags);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->pwritev64v2(fd, iov, cnt, off, flags))
@@ -105,7 +105,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n) { return do_read(fd, buf, n); }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    if (iou_auto_libc_first(IOU_OP_WRITE, fd))
+    if (iou_call_libc_first(IOU_OP_WRITE, fd))
         return iou_libc()->write(fd, buf, n);
     long r = iou_rw_single(IOU_OP_WRITE, fd, (void *)buf, n, -1);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->write(fd, buf, n)) : finish(r);
@@ -118,7 +118,7 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) { return d
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-    if (iou_auto_libc_first(IOU_OP_READV, fd))
+    if (iou_call_libc_first(IOU_OP_READV, fd))
         return iou_libc()->readv(fd, iov, cnt);
     long r = iou_rw_vector(IOU_OP_READV, fd, iov, cnt, -1, 0);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->readv(fd, iov, cnt)) : finish(r);
@@ -126,7 +126,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-    if (iou_auto_libc_first(IOU_OP_WRITEV, fd))
+    if (iou_call_libc_first(IOU_OP_WRITEV, fd))
         return iou_libc()->writev(fd, iov, cnt);
     long r = iou_rw_vector(IOU_OP_WRITEV, fd, iov, cnt, -1, 0);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->writev(fd, iov, cnt)) : finish(r);
@@ -180,7 +180,7 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t bufl
 
 EXPORT int fsync(int fd)
 {
-    if (iou_auto_libc_first(IOU_OP_FSYNC, fd))
+    if (iou_call_libc_first(IOU_OP_FSYNC, fd))
         return iou_libc()->fsync(fd);
     long r = iou_sync(IOU_OP_FSYNC, fd);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->fsync(fd)) : (int)finish(r);
@@ -188,7 +188,7 @@ EXPORT int fsync(int fd)
 
 EXPORT int fdatasync(int fd)
 {
-    if (iou_auto_libc_first(IOU_OP_FDATASYNC, fd))
+    if (iou_call_libc_first(IOU_OP_FDATASYNC, fd))
         return iou_libc()->fdatasync(fd);
     long r = iou_sync(IOU_OP_FDATASYNC, fd);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->fdatasync(fd)) : (int)finish(r);
@@ -198,7 +198,7 @@ EXPORT int fdatasync(int fd)
 
 EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 {
-    long r = iou_auto_libc_first(IOU_OP_ACCEPT, fd) ? IOU_USE_LIBC
+    long r = iou_call_libc_first(IOU_OP_ACCEPT, fd) ? IOU_USE_LIBC
                                                     : iou_net_accept(IOU_OP_ACCEPT, fd, addr, addrlen, 0);
     if (r == IOU_USE_LIBC) {
         r = iou_auto_after_libc(iou_libc()->accept(fd, addr, addrlen));
@@ -210,7 +210,7 @@ EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 
 EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
-    long r = iou_auto_libc_first(IOU_OP_ACCEPT4, fd) ? IOU_USE_LIBC
+    long r = iou_call_libc_first(IOU_OP_ACCEPT4, fd) ? IOU_USE_LIBC
                                                      : iou_net_accept(IOU_OP_ACCEPT4, fd, addr, addrlen, flags);
     if (r == IOU_USE_LIBC) {
         r = iou_auto_after_libc(iou_libc()->accept4(fd, addr, addrlen, flags));
@@ -222,7 +222,7 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 
 static ssize_t do_recv(int fd, void *buf, size_t n, int flags)
 {
-    if (iou_auto_libc_first(IOU_OP_RECV, fd))
+    if (iou_call_libc_first(IOU_OP_RECV, fd))
         return iou_libc()->recv(fd, buf, n, flags);
     long r = iou_net_recv(IOU_OP_RECV, fd, buf, n, flags, NULL, NULL);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->recv(fd, buf, n, flags)) : finish(r);
@@ -230,7 +230,7 @@ static ssize_t do_recv(int fd, void *buf, size_t n, int flags)
 
 static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *addrlen)
 {
-    if (iou_auto_libc_first(IOU_OP_RECVFROM, fd))
+    if (iou_call_libc_first(IOU_OP_RECVFROM, fd))
         return iou_libc()->recvfrom(fd, buf, n, flags, addr, addrlen);
     long r = iou_net_recv(IOU_OP_RECVFROM, fd, buf, n, flags, addr, addrlen);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->recvfrom(fd, buf, n, flags, addr, addrlen))
@@ -261,7 +261,7 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int fl
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    if (iou_auto_libc_first(IOU_OP_RECVMSG, fd))
+    if (iou_call_libc_first(IOU_OP_RECVMSG, fd))
         return iou_libc()->recvmsg(fd, msg, flags);
     long r = iou_net_recvmsg(fd, msg, flags);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->recvmsg(fd, msg, flags)) : finish(r);
@@ -269,7 +269,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-    if (iou_auto_libc_first(IOU_OP_SEND, fd))
+    if (iou_call_libc_first(IOU_OP_SEND, fd))
         return iou_libc()->send(fd, buf, n, flags);
     long r = iou_net_send(IOU_OP_SEND, fd, buf, n, flags, NULL, 0);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->send(fd, buf, n, flags)) : finish(r);
@@ -277,7 +277,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t addrlen)
 {
-    if (iou_auto_libc_first(IOU_OP_SENDTO, fd))
+    if (iou_call_libc_first(IOU_OP_SENDTO, fd))
         return iou_libc()->sendto(fd, buf, n, flags, addr, addrlen);
     long r = iou_net_send(IOU_OP_SENDTO, fd, buf, n, flags, addr, addrlen);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->sendto(fd, buf, n, flags, addr, addrlen))
@@ -286,7 +286,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (iou_auto_libc_first(IOU_OP_SENDMSG, fd))
+    if (iou_call_libc_first(IOU_OP_SENDMSG, fd))
         return iou_libc()->sendmsg(fd, msg, flags);
     long r = iou_net_sendmsg(fd, msg, flags);
     return r == IOU_USE_LIBC ? iou_auto_after_libc(iou_libc()->sendmsg(fd, msg, flags)) : finish(r);

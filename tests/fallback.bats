@@ -88,6 +88,22 @@ reason_counted() {
     reason_counted disabled "${RING_ELIGIBLE[@]}" fsync
 }
 
+@test "with IOU_SHIM_DISABLE=1 every call is counted as disabled, even one with arguments the ring would refuse" {
+    # Switched off, the shim looks at nothing before libc: bad flags are libc's to report, not a reason.
+    run --separate-stderr "${HELPERS}/rw_badargs" flags "${BATS_TEST_TMPDIR}"
+    local plain=$output
+    mkdir -p "$(stats_dir)"
+    run --separate-stderr env LD_PRELOAD="$(shim_preload)" IOU_SHIM_DISABLE=1 IOU_SHIM_STATS="$(stats_dir)/stats.%p" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "${HELPERS}/rw_badargs" flags "${BATS_TEST_TMPDIR}"
+    assert_output "$plain"
+    local op
+    for op in preadv2 pwritev2; do
+        [ "$(stat_sum "$op" libc)" -gt 0 ] || { echo "no $op counted"; show_stats; return 1; }
+        [ "$(stat_sum "$op" libc)" -eq "$(stat_sum "$op" libc.disabled)" ] ||
+            { echo "$op: a call counted for another reason"; show_stats; return 1; }
+    done
+}
+
 @test "with io_uring refused and IOU_SHIM_LOG=debug the shim says so on stderr and stdout is unchanged" {
     run --separate-stderr "${HELPERS}/fb_io" "${BATS_TEST_TMPDIR}"
     local plain=$output

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "iou/fdtable.h"
 #include "iou/ops.h"
 
 struct iou_call;
@@ -20,7 +21,42 @@ struct iou_auto_tls {
 };
 extern __thread struct iou_auto_tls iou_auto_tls __attribute__((tls_model("initial-exec")));
 
-bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd);
+/* The table is shim/autoroute.c's; its layout is here only so that the decided-libc fast path below can
+ * be inlined into each exported wrapper (see shim/autoroute.c for what the fields mean). */
+enum { IOU_AUTO_PATH_RING, IOU_AUTO_PATH_LIBC };
+/* CHOICE_PUNT: every ring sample of the round would have gone to a kernel worker; the calls go to libc
+ * by the fast path, counted under `punt` as route `ring` counts them. */
+enum { IOU_AUTO_CHOICE_NONE, IOU_AUTO_CHOICE_RING, IOU_AUTO_CHOICE_LIBC, IOU_AUTO_CHOICE_PUNT };
+
+struct iou_auto_entry {
+    uint32_t best[2];     /* lowest ns per path (PATH_*) in the latest round; NONE: no sample */
+    uint32_t left;        /* calls on the current choice before the next round; 0: a round is on */
+    uint8_t tries[2];     /* samples started in this round, per path */
+    uint8_t choice;       /* CHOICE_* (the last round's; a round under way keeps it until it ends) */
+    uint8_t interval_log; /* the current interval between rounds is 2^interval_log calls */
+};
+
+struct iou_auto_table {
+    struct iou_auto_entry entry[IOU_OP_COUNT][IOU_FD_KIND_COUNT];
+};
+
+static inline bool iou_auto_libc_now(struct iou_auto_table *tab, enum iou_op op, int fd)
+{
+    int kind = iou_fd_known_kind(fd);
+    /* A descriptor not looked at yet takes the general path, which asks the kernel what it is; but a
+     * call with an explicit offset is for a file (on anything else libc fails it ESPIPE all the same),
+     * and a program that opens a file per request (nginx) would pay that look every time. */
+    if (kind < 0 && iou_ops[op].positional)
+        kind = IOU_FD_REG;
+    if (kind < 0)
+        return false;
+    struct iou_auto_entry *e = &tab->entry[op][kind];
+    if (e->choice < IOU_AUTO_CHOICE_LIBC || !e->left)
+        return false;
+    /* Counted without touching the stats: see fast_calls in shim/autoroute.c. */
+    e->left--;
+    return true;
+}
 
 /* Called by the exported wrappers before the op module: true when this thread already decided
  * (op, fd's kind) for libc, and the call is counted as libc reason `auto` (or `punt`, when that is why);

@@ -7,9 +7,12 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "iou/autoroute.h"
+#include "iou/config.h"
 #include "iou/fdtable.h"
 #include "iou/ops.h"
 #include "iou/ring.h"
+#include "iou/stats.h"
 #include "iou/thread.h"
 
 /* Returned by operation modules: the caller must make the call through libc. */
@@ -26,6 +29,19 @@ struct iou_call {
     struct iou_auto_entry *sample; /* route `auto`: this ring call is timed for that entry; NULL: not */
     uint64_t sample_start;
 };
+
+/* Called by the exported wrappers before anything else: true when the call goes to libc without being
+ * routed, and the wrapper calls libc at once: an op the configuration always sends to libc (counted as
+ * reason `disabled`; a switched-off shim adds a few instructions to libc, not the whole routing), or
+ * one that route `auto` decided for libc on this thread (iou/autoroute.h). */
+static inline bool iou_call_libc_first(enum iou_op op, int fd)
+{
+    if (__builtin_expect(__atomic_load_n(&iou_config_libc_ops, __ATOMIC_RELAXED) >> op & 1, 0)) {
+        iou_stats_libc(op, IOU_BYPASS_DISABLED);
+        return true;
+    }
+    return iou_auto_libc_first(op, fd);
+}
 
 /* Decides the path of a call on fd. True: the ring (the thread is marked busy until iou_call_end).
  * False: libc, already counted with its reason. A simple call (see below) on a thread whose ring is

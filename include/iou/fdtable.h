@@ -27,9 +27,25 @@ int iou_fd_lookup(int fd, struct iou_fd_info *info);
 
 /* Fills *info for fd only when its facts are already known (no system call). */
 bool iou_fd_lookup_known(int fd, struct iou_fd_info *info);
+/* The table (NULL until the first descriptor is learned) and the parts of a word that the fast paths
+ * of the exported wrappers read in place; the rest of the layout is fdtable.c's. */
+extern uint64_t *iou_fd_words;
+#define IOU_FD_TABLE_FDS (1u << 20) /* descriptors above this go to libc (reason fdmax) */
+#define IOU_FD_BIT_KNOWN (1ull << 0)
+#define IOU_FD_BIT_TIMEOUT (1ull << 2)
+#define IOU_FD_KIND_SHIFT 8
+
 /* The kind of fd if the table already knows it and nothing else about it sends calls to libc (no
  * socket timeout); -1 otherwise. No system call: for route `auto`'s fast path to libc. */
-int iou_fd_known_kind(int fd);
+static inline int iou_fd_known_kind(int fd)
+{
+    uint64_t *words = __atomic_load_n(&iou_fd_words, __ATOMIC_ACQUIRE);
+    if ((unsigned)fd >= IOU_FD_TABLE_FDS || !words)
+        return -1;
+    uint64_t word = __atomic_load_n(&words[fd], __ATOMIC_ACQUIRE);
+    return (word & (IOU_FD_BIT_KNOWN | IOU_FD_BIT_TIMEOUT)) == IOU_FD_BIT_KNOWN ? (uint8_t)(word >> IOU_FD_KIND_SHIFT)
+                                                                                : -1;
+}
 
 /* Records what the shim already knows about a descriptor it just created (accept). */
 void iou_fd_learn(int fd, const struct iou_fd_info *info);
