@@ -14,6 +14,19 @@
  * process (route, IOU_SHIM_OPS, the kernel's opcodes); and the kernel can cancel a waiting request. */
 static uint32_t fast_ops;
 
+uint32_t iou_call_libc_ops;
+#define EVERY_OP ((1u << IOU_OP_COUNT) - 1)
+
+static bool switched_off(const struct iou_config *cfg, enum iou_op op)
+{
+    return cfg->route == IOU_ROUTE_LIBC || !(cfg->ops_enabled & (1u << op));
+}
+
+void iou_call_count_libc_only(enum iou_op op)
+{
+    iou_stats_libc(op, switched_off(iou_config(), op) ? IOU_BYPASS_DISABLED : IOU_BYPASS_NORING);
+}
+
 static enum iou_bypass kind_bypass(const struct iou_call *c)
 {
     switch (c->fdi.kind) {
@@ -39,7 +52,9 @@ static bool begin_general(struct iou_call *c, enum iou_op op, enum iou_op route_
     c->positional = info->positional;
     c->fixed = false;
     c->sample = NULL;
-    if (cfg->route == IOU_ROUTE_LIBC || !(cfg->ops_enabled & (1u << op))) {
+    if (switched_off(cfg, op)) {
+        uint32_t off = cfg->route == IOU_ROUTE_LIBC ? EVERY_OP : EVERY_OP & ~cfg->ops_enabled;
+        __atomic_or_fetch(&iou_call_libc_ops, off, __ATOMIC_RELAXED);
         why = IOU_BYPASS_DISABLED;
         goto libc;
     }
@@ -73,6 +88,8 @@ static bool begin_general(struct iou_call *c, enum iou_op op, enum iou_op route_
      * being made must take the nested path to libc, never make a second ring on this thread. */
     c->t->busy = 1;
     why = iou_ring_ready(c->t, info->opcode);
+    if (why == IOU_BYPASS_NORING && iou_ring_refused_for_process())
+        __atomic_or_fetch(&iou_call_libc_ops, EVERY_OP, __ATOMIC_RELAXED);
     if (!why && info->opcode_also)
         why = iou_ring_ready(c->t, info->opcode_also);
     if (!why && (IOU_KINDS_STREAMLIKE & (1u << c->fdi.kind)) && !iou_ring_can_wait())

@@ -22,7 +22,6 @@ static inline void iou_cpu_relax(void)
 
 static struct iou_config config;
 static int config_state; /* 0 unread, 1 being read, 2 ready */
-uint32_t iou_config_libc_ops;
 static __thread int reading_here __attribute__((tls_model("initial-exec")));
 
 static const struct iou_config defaults = {
@@ -162,9 +161,6 @@ const struct iou_config *iou_config(void)
     if (__atomic_compare_exchange_n(&config_state, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         reading_here = 1;
         read_all(&config);
-        uint32_t every_op = (1u << IOU_OP_COUNT) - 1;
-        __atomic_store_n(&iou_config_libc_ops, config.route == IOU_ROUTE_LIBC ? every_op : every_op & ~config.ops_enabled,
-                         __ATOMIC_RELAXED);
         reading_here = 0;
         __atomic_store_n(&config_state, 2, __ATOMIC_RELEASE);
         return &config;

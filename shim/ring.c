@@ -180,6 +180,11 @@ int iou_ring_ready(struct iou_thread *t, uint8_t opcode)
     return features.have_op[opcode] ? 0 : IOU_BYPASS_UNSUPPORTED;
 }
 
+bool iou_ring_refused_for_process(void)
+{
+    return __atomic_load_n(&process_refused, __ATOMIC_RELAXED);
+}
+
 bool iou_ring_can_wait(void)
 {
     return features.have_op[IORING_OP_ASYNC_CANCEL];

@@ -143,6 +143,20 @@ kernel_sees() {
     [ "$(syscalls io_uring_setup)" -lt $((K / 10)) ] && [ "$(syscalls write)" -ge "$K" ] || { cat "$TRACE"; return 1; }
 }
 
+@test "with io_uring refused the shim does not look at the descriptors the program opens" {
+    # Once the refusal is known every call goes straight to libc: what each new file is no longer matters.
+    TRACE="${BATS_TEST_TMPDIR}/strace.txt"
+    mkdir -p "$(stats_dir)"
+    run strace -f -c -o "$TRACE" "${HELPERS}/deny_uring" EPERM env LD_PRELOAD="$(shim_preload)" \
+        IOU_SHIM_STATS="$(stats_dir)/stats.%p" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
+        "${HELPERS}/strace_calls" fresh file "$K" "${BATS_TEST_TMPDIR}"
+    assert_success
+    assert_output "fresh file $K ok"
+    [ "$(syscalls newfstatat)" -lt $((K / 2)) ] && [ "$(syscalls fstat)" -lt $((K / 2)) ] &&
+        [ "$(syscalls fcntl)" -lt $((K / 2)) ] || { cat "$TRACE"; return 1; }
+    [ "$(stat_sum pread libc.noring)" -ge "$K" ] || { cat "$(stats_dir)"/stats.*; return 1; }
+}
+
 # --- what the shim asks the kernel about descriptors ------------------------------------------------------
 
 # fewer NAME...: the traced processes made fewer than K/2 of these system calls together, in every mode

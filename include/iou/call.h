@@ -8,11 +8,9 @@
 #include <stdbool.h>
 
 #include "iou/autoroute.h"
-#include "iou/config.h"
 #include "iou/fdtable.h"
 #include "iou/ops.h"
 #include "iou/ring.h"
-#include "iou/stats.h"
 #include "iou/thread.h"
 
 /* Returned by operation modules: the caller must make the call through libc. */
@@ -30,14 +28,24 @@ struct iou_call {
     uint64_t sample_start;
 };
 
+/* Bit per enum iou_op: calls that go to libc from now on, whatever their descriptor: every call under
+ * route `libc` or IOU_SHIM_DISABLE=1, calls left out of IOU_SHIM_OPS (reason `disabled`), every call once
+ * io_uring proved refused for the whole process (reason `noring`: seccomp, sysctl; the common case in
+ * containers). Set by the general path the first time it finds so; never cleared (a forked child
+ * inherits the same configuration and the same refusal). */
+extern uint32_t iou_call_libc_ops;
+
+/* Counts a call that iou_call_libc_first sent to libc through iou_call_libc_ops. */
+void iou_call_count_libc_only(enum iou_op op);
+
 /* Called by the exported wrappers before anything else: true when the call goes to libc without being
- * routed, and the wrapper calls libc at once: an op the configuration always sends to libc (counted as
- * reason `disabled`; a switched-off shim adds a few instructions to libc, not the whole routing), or
- * one that route `auto` decided for libc on this thread (iou/autoroute.h). */
+ * routed, and the wrapper calls libc at once: an op in iou_call_libc_ops (so a switched-off or refused
+ * shim adds a few instructions to libc, not the whole routing), or one that route `auto` decided for
+ * libc on this thread (iou/autoroute.h). */
 static inline bool iou_call_libc_first(enum iou_op op, int fd)
 {
-    if (__builtin_expect(__atomic_load_n(&iou_config_libc_ops, __ATOMIC_RELAXED) >> op & 1, 0)) {
-        iou_stats_libc(op, IOU_BYPASS_DISABLED);
+    if (__builtin_expect(__atomic_load_n(&iou_call_libc_ops, __ATOMIC_RELAXED) >> op & 1, 0)) {
+        iou_call_count_libc_only(op);
         return true;
     }
     return iou_auto_libc_first(op, fd);

@@ -37,11 +37,6 @@ struct iou_config {
 #define IOU_DEFAULT_MAX_RINGS 1024
 #define IOU_DEFAULT_FILES 4096
 
-/* Bit per enum iou_op: the calls that always go to libc (route `libc`, IOU_SHIM_DISABLE=1, calls left
- * out of IOU_SHIM_OPS). Published when the configuration is read, 0 before: the exported wrappers test
- * it before anything else (iou_call_libc_first), so a switched-off shim costs a load and a branch. */
-extern uint32_t iou_config_libc_ops;
-
 /* The configuration, read on first use (safe from constructors and signal handlers). */
 const struct iou_config *iou_config(void);
 

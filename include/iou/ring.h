@@ -51,6 +51,9 @@ bool iou_ring_accept_dontwait(void);
  * signal or pthread_cancel could not end the wait, so such calls use libc. */
 bool iou_ring_can_wait(void);
 
+/* True once io_uring proved refused for the whole process (seccomp, sysctl, LSM): no ring will be made. */
+bool iou_ring_refused_for_process(void);
+
 /* Releases t's ring at thread exit; forgets it without touching the parent's in a forked child. */
 void iou_ring_release(struct iou_thread *t);
 void iou_ring_forget_after_fork(struct iou_thread *t);
