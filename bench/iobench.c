@@ -38,6 +38,10 @@ static bool use_sqpoll; /* mode `sqpoll`: the floor's rings share one kernel sub
 /* IOBENCH_PLAIN_FILES=1: the floor uses plain descriptors, not registered files, as the shim does in a
  * process with more than one thread: what registration buys. */
 static bool plain_files;
+/* IOBENCH_RING_FLAGS=coop|clamp|plain|single: the floor's ring without SINGLE_ISSUER|DEFER_TASKRUN
+ * (COOP_TASKRUN|CLAMP, CLAMP only, or no flag), as a ring other threads can reach must be: what those
+ * flags buy; `single` keeps SINGLE_ISSUER without DEFER_TASKRUN. Unset: the best the kernel accepts. */
+static const char *ring_flags;
 #define SQPOLL_IDLE_MS 1000
 #define SQPOLL_SPIN_NS 20000 /* how long the caller polls the CQ before it waits in the kernel */
 
@@ -132,6 +136,27 @@ static void floor_init(const int *fds, int n)
     int r = use_sqpoll ? 0 : -EINVAL;
     if (use_sqpoll)
         floor_init_sqpoll();
+    static const struct {
+        unsigned flags;
+        const char *name;
+    } asked[] = {
+        {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CLAMP, "coop"},
+        {IORING_SETUP_CLAMP, "clamp"},
+        {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CLAMP, "single"}, /* which of the two flags pays */
+        {0, "plain"},
+    };
+    for (unsigned i = 0; ring_flags && !use_sqpoll && i < sizeof(asked) / sizeof(asked[0]); i++) {
+        if (strcmp(ring_flags, asked[i].name))
+            continue;
+        struct io_uring_params p;
+        memset(&p, 0, sizeof(p));
+        p.flags = asked[i].flags;
+        r = io_uring_queue_init_params(FLOOR_DEPTH, &fl->ring, &p);
+        if (r == 0)
+            floor_setup_name = asked[i].name;
+        else if (r == -EINVAL)
+            skip("the kernel refuses the IOBENCH_RING_FLAGS set-up");
+    }
     for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == -EINVAL; i++) {
         struct io_uring_params p;
         memset(&p, 0, sizeof(p));
@@ -740,7 +765,8 @@ int main(int argc, char **argv)
                 "  sqpoll: as uring, with IORING_SETUP_SQPOLL (one submission thread shared by every\n"
                 "         thread's ring, ATTACH_WQ) and the caller polling the CQ before it waits.\n"
                 "  IOBENCH_DIR: where test files are made (default .)\n"
-                "  IOBENCH_PLAIN_FILES=1: the floor uses plain descriptors instead of registered files\n");
+                "  IOBENCH_PLAIN_FILES=1: the floor uses plain descriptors instead of registered files\n"
+                "  IOBENCH_RING_FLAGS=coop|clamp|plain|single: the floor without SINGLE_ISSUER|DEFER_TASKRUN\n");
         return 1;
     }
     if (!strcmp(argv[1], "uring") || !strcmp(argv[1], "sqpoll")) {
@@ -751,6 +777,8 @@ int main(int argc, char **argv)
         }
         use_ring = true;
         plain_files = getenv("IOBENCH_PLAIN_FILES") && !strcmp(getenv("IOBENCH_PLAIN_FILES"), "1");
+        ring_flags = getenv("IOBENCH_RING_FLAGS") && *getenv("IOBENCH_RING_FLAGS") ? getenv("IOBENCH_RING_FLAGS")
+                                                                                   : NULL;
         use_sqpoll = argv[1][0] == 's';
     } else if (strcmp(argv[1], "libc")) {
         fprintf(stderr, "iobench: mode must be libc, uring or sqpoll\n");

@@ -21,7 +21,13 @@
  * Threads that glibc creates internally (SIGEV_THREAD timers, POSIX AIO) are not seen; if one of them
  * closes a registered descriptor, the slot is dropped by the registering thread on its next call.
  * Registration needs IORING_REGISTER_USE_REGISTERED_RING (6.3) or an unregistered ring descriptor;
- * anything the kernel refuses means plain descriptors, never a failure. */
+ * anything the kernel refuses means plain descriptors, never a failure.
+ *
+ * Why not rings other threads can reach, to drop slots in every ring on close (docs/kernel-facts.md):
+ * io_uring_register from another task needs a ring without SINGLE_ISSUER, hence without DEFER_TASKRUN,
+ * and that costs more per call (~40 ns per pipe pair here) than registered files save (~27). Replacing
+ * another thread's slot with IORING_MSG_SEND_FD keeps DEFER_TASKRUN but runs as task work in that thread,
+ * and a thread asleep in epoll_wait then fails with EINTR. */
 #include <errno.h>
 #include <sys/mman.h>
 
