@@ -244,10 +244,14 @@ python_work() {
 # Modules of CPython's own regression suite about files, sockets, selectors, subprocesses and signals
 # (test_io is left out for its time: test_fileio covers the raw file layer). Left out as well, with or
 # without the shim: the VSOCK tests, which hang on a machine with vsock but no peer; the tests that wait for
-# an unreachable network address; test_siginterrupt_off, which waits 30 s by design; and for time,
-# ProcessTestCaseNoPoll (test_subprocess's ProcessTestCase again, with select instead of poll).
+# an unreachable network address; test_siginterrupt_off, which waits 30 s by design; for time,
+# ProcessTestCaseNoPoll (test_subprocess's ProcessTestCase again, with select instead of poll); and the
+# tests that skip themselves on timing, whose passed/skipped counts could then differ between the two runs
+# on a busy machine, shim or not (testWriteNonBlocking: "failed to saturate the socket buffer" within its
+# time budget, seen once; the SCTP testRecvmsgEOF: "sporadic ENOTCONN").
 PY_TESTS=(test_subprocess test_socket test_selectors test_signal test_os test_fileio test_file)
-PY_IGNORE=(-i '*VSOCK*' -i '*NetworkConnectionBehaviourTest*' -i '*test_siginterrupt_off' -i '*ProcessTestCaseNoPoll*')
+PY_IGNORE=(-i '*VSOCK*' -i '*NetworkConnectionBehaviourTest*' -i '*test_siginterrupt_off' -i '*ProcessTestCaseNoPoll*'
+    -i '*.testWriteNonBlocking' -i '*SCTPStreamTest.testRecvmsgEOF')
 
 python_suite_work() {
     local status=0
