@@ -122,6 +122,18 @@ static void floor_init_sqpoll(void)
     floor_setup_name = p.flags & IORING_SETUP_ATTACH_WQ ? "sqpoll+attach_wq" : "sqpoll";
 }
 
+/* One set-up attempt of the floor's ring; names the set-up when the kernel accepts it. 0 or -errno. */
+static int floor_try(unsigned flags, const char *name)
+{
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    p.flags = flags;
+    int r = io_uring_queue_init_params(FLOOR_DEPTH, &fl->ring, &p);
+    if (r == 0)
+        floor_setup_name = name;
+    return r;
+}
+
 static void floor_init(const int *fds, int n)
 {
     static const struct {
@@ -148,23 +160,12 @@ static void floor_init(const int *fds, int n)
     for (unsigned i = 0; ring_flags && !use_sqpoll && i < sizeof(asked) / sizeof(asked[0]); i++) {
         if (strcmp(ring_flags, asked[i].name))
             continue;
-        struct io_uring_params p;
-        memset(&p, 0, sizeof(p));
-        p.flags = asked[i].flags;
-        r = io_uring_queue_init_params(FLOOR_DEPTH, &fl->ring, &p);
-        if (r == 0)
-            floor_setup_name = asked[i].name;
-        else if (r == -EINVAL)
+        r = floor_try(asked[i].flags, asked[i].name);
+        if (r == -EINVAL)
             skip("the kernel refuses the IOBENCH_RING_FLAGS set-up");
     }
-    for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == -EINVAL; i++) {
-        struct io_uring_params p;
-        memset(&p, 0, sizeof(p));
-        p.flags = steps[i].flags;
-        r = io_uring_queue_init_params(FLOOR_DEPTH, &fl->ring, &p);
-        if (r == 0)
-            floor_setup_name = steps[i].name;
-    }
+    for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == -EINVAL; i++)
+        r = floor_try(steps[i].flags, steps[i].name);
     if (r < 0) {
         errno = -r;
         die("io_uring_queue_init_params");
@@ -566,7 +567,9 @@ static void *pipe_thread(void *arg)
     return NULL;
 }
 
-static void run_threads(int n, long iters)
+/* Starts n threads running fn (argument: the thread's index) that each set up, wait at `ready`, run
+ * together from `go` to `done`; measures that span. thread_iters is iters / n. */
+static void run_together(int n, long iters, void *(*fn)(void *), double *cpu, double *wall)
 {
     pthread_t tid[256];
     if (n < 1 || n > 256)
@@ -575,18 +578,24 @@ static void run_threads(int n, long iters)
     pthread_barrier_init(&ready, NULL, (unsigned)n + 1);
     pthread_barrier_init(&go, NULL, (unsigned)n + 1);
     pthread_barrier_init(&done, NULL, (unsigned)n + 1);
-    for (int i = 0; i < n; i++)
-        if ((errno = pthread_create(&tid[i], NULL, pipe_thread, NULL)))
+    for (long i = 0; i < n; i++)
+        if ((errno = pthread_create(&tid[i], NULL, fn, (void *)i)))
             die("pthread_create");
     pthread_barrier_wait(&ready);
     double c0 = cpu_ns(), t0 = now_ns();
     pthread_barrier_wait(&go);
     pthread_barrier_wait(&done);
-    double c1 = cpu_ns(), t1 = now_ns();
+    *cpu = cpu_ns() - c0, *wall = now_ns() - t0;
     for (int i = 0; i < n; i++)
         pthread_join(tid[i], NULL);
+}
+
+static void run_threads(int n, long iters)
+{
+    double cpu, wall;
+    run_together(n, iters, pipe_thread, &cpu, &wall);
     double ops = (double)thread_iters * n;
-    printf("ns=%.1f wall_ns=%.1f iters=%.0f threads=%d\n", (c1 - c0) / ops, (t1 - t0) / ops, ops, n);
+    printf("ns=%.1f wall_ns=%.1f iters=%.0f threads=%d\n", cpu / ops, wall / ops, ops, n);
 }
 
 /* ---- writers: N threads append-and-sync to one shared file (a database log); wall ns per pair ----
@@ -615,26 +624,11 @@ static void *writer_thread(void *arg)
 
 static void run_writers(int n, long iters)
 {
-    pthread_t tid[256];
-    if (n < 1 || n > 256)
-        skip("thread count out of range");
+    double cpu, wall;
     writers_fd = make_file(SYNC_BLOCK);
-    thread_iters = iters / n;
-    pthread_barrier_init(&ready, NULL, (unsigned)n + 1);
-    pthread_barrier_init(&go, NULL, (unsigned)n + 1);
-    pthread_barrier_init(&done, NULL, (unsigned)n + 1);
-    for (long i = 0; i < n; i++)
-        if ((errno = pthread_create(&tid[i], NULL, writer_thread, (void *)i)))
-            die("pthread_create");
-    pthread_barrier_wait(&ready);
-    double c0 = cpu_ns(), t0 = now_ns();
-    pthread_barrier_wait(&go);
-    pthread_barrier_wait(&done);
-    double c1 = cpu_ns(), t1 = now_ns();
-    for (int i = 0; i < n; i++)
-        pthread_join(tid[i], NULL);
+    run_together(n, iters, writer_thread, &cpu, &wall);
     double ops = (double)thread_iters * n;
-    printf("ns=%.1f cpu_ns=%.1f iters=%.0f threads=%d\n", (t1 - t0) / ops, (c1 - c0) / ops, ops, n);
+    printf("ns=%.1f cpu_ns=%.1f iters=%.0f threads=%d\n", wall / ops, cpu / ops, ops, n);
 }
 
 /* ---- descriptors: K descriptors open in the process, pipe write+read ---- */
