@@ -13,6 +13,10 @@
  *   system and the table per descriptor kind: a round's samples speak for the files they hit).
  * - The ring is kept when it measured faster by more than 1/RING_MARGIN (or when it could not be
  *   measured: then the other routing rules decide, as in route `ring`); otherwise libc.
+ * - Warm-up: a thread's first WARMUP_CALLS calls of each (call, kind) go to libc unmeasured, and make no
+ *   ring. Setting a ring up and tearing it down costs ~60 us here (the price of ~600 system calls), so a
+ *   short-lived process or thread, which could never win that back, runs exactly as on libc; one that
+ *   keeps calling has paid at most a few percent before the first round.
  * - Schedule: after a round the choice holds for 2^10 calls, then both paths are sampled again so a
  *   change of workload is seen; every round that confirms the choice doubles the interval (up to 2^16
  *   calls), a change starts again from 2^10. A round costs SAMPLES calls on the slower path, so on
@@ -41,6 +45,8 @@
 #include "iou/thread.h"
 
 #define SAMPLES 8
+#define WARMUP_CALLS (1u << 14)
+#define WARMUP_INTERVAL 0xff /* interval_log of an entry in its warm-up: WARMUP_CALLS long */
 #define FIRST_INTERVAL_LOG 10
 #define MAX_INTERVAL_LOG 16
 #define NONE UINT32_MAX
@@ -73,6 +79,16 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Every entry of a new table: libc for WARMUP_CALLS calls, unmeasured. */
+static void start_warmup(struct iou_auto_table *tab)
+{
+    const struct iou_auto_entry warm = {
+        .best = {NONE, NONE}, .left = WARMUP_CALLS, .choice = CHOICE_LIBC, .interval_log = WARMUP_INTERVAL};
+    for (int op = 0; op < IOU_OP_COUNT; op++)
+        for (int kind = 0; kind < IOU_FD_KIND_COUNT; kind++)
+            tab->entry[op][kind] = warm;
+}
+
 static struct iou_auto_table *table_of(struct iou_thread *t)
 {
     struct iou_auto_table *tab = t->auto_table;
@@ -88,12 +104,20 @@ static struct iou_auto_table *table_of(struct iou_thread *t)
         return NULL;
     }
     tab = (struct iou_auto_table *)p;
+    if (!iou_config()->pretend_auto_no_warmup)
+        start_warmup(tab);
     return iou_auto_tls.mine = t->auto_table = tab;
 }
 
 void iou_auto_thread_exit(void)
 {
     iou_auto_tls.mine = NULL;
+}
+
+/* How many calls the entry's current choice holds for. */
+static uint32_t interval(const struct iou_auto_entry *e)
+{
+    return e->interval_log == WARMUP_INTERVAL ? WARMUP_CALLS : 1u << e->interval_log;
 }
 
 /* The calls the fast path took while (op, kind) was decided for libc: the interval less what is left
@@ -103,7 +127,7 @@ static uint64_t fast_calls(const struct iou_auto_entry *e)
 {
     if (e->choice < CHOICE_LIBC || e->tries[PATH_RING] || e->tries[PATH_LIBC])
         return 0;
-    return (1u << e->interval_log) - e->left;
+    return interval(e) - e->left;
 }
 
 static enum iou_bypass fast_reason(const struct iou_auto_entry *e)
@@ -117,13 +141,24 @@ static void decide(struct iou_auto_entry *e)
     uint32_t ring = e->best[PATH_RING], libc = e->best[PATH_LIBC];
     bool libc_faster = ring != NONE && libc != NONE && libc - libc / RING_MARGIN < ring;
     uint8_t choice = ring == PUNTED ? CHOICE_PUNT : libc_faster ? CHOICE_LIBC : CHOICE_RING;
-    if (choice == e->choice && e->interval_log < MAX_INTERVAL_LOG)
+    if (e->interval_log == WARMUP_INTERVAL) /* the first round after the warm-up */
+        e->interval_log = FIRST_INTERVAL_LOG;
+    else if (choice == e->choice && e->interval_log < MAX_INTERVAL_LOG)
         e->interval_log++;
     else if (choice != e->choice)
         e->interval_log = FIRST_INTERVAL_LOG;
     e->choice = choice;
     e->tries[PATH_RING] = e->tries[PATH_LIBC] = 0;
     e->left = 1u << e->interval_log;
+}
+
+bool iou_auto_holds_libc(struct iou_call *c)
+{
+    struct iou_auto_table *tab = table_of(c->t);
+    if (!tab)
+        return false;
+    const struct iou_auto_entry *e = &tab->entry[c->op][c->fdi.kind];
+    return e->left && e->choice == CHOICE_LIBC;
 }
 
 bool iou_auto_choose(struct iou_call *c)
@@ -217,7 +252,7 @@ void iou_auto_after_fork_in_child(struct iou_thread *t)
     for (int op = 0; op < IOU_OP_COUNT; op++)
         for (int kind = 0; kind < IOU_FD_KIND_COUNT; kind++)
             if (fast_calls(&tab->entry[op][kind]))
-                tab->entry[op][kind].left = 1u << tab->entry[op][kind].interval_log;
+                tab->entry[op][kind].left = interval(&tab->entry[op][kind]);
 }
 
 struct summing {
@@ -234,7 +269,10 @@ static void add_thread(struct iou_thread *t, void *arg)
     if (!tab || tab == NO_TABLE)
         return;
     const struct iou_auto_entry *e = &tab->entry[m->op][m->kind];
-    if (e->choice == CHOICE_NONE && !e->tries[PATH_RING] && !e->tries[PATH_LIBC])
+    bool unused = e->interval_log == WARMUP_INTERVAL ? e->left == WARMUP_CALLS
+                                                     : e->choice == CHOICE_NONE && !e->tries[PATH_RING] &&
+                                                           !e->tries[PATH_LIBC];
+    if (unused)
         return;
     m->any = true;
     if (e->choice == CHOICE_RING)

@@ -84,6 +84,11 @@ static bool begin_general(struct iou_call *c, enum iou_op op, enum iou_op route_
     /* Like the system call, a routed call is a cancellation point (acted on before the thread is
      * marked busy, so an unwinding thread leaves nothing behind). */
     pthread_testcancel();
+    /* Route `auto` on libc for now (a thread's warm-up, or decided): no ring is needed, so none is made. */
+    if (cfg->route == IOU_ROUTE_AUTO && iou_auto_holds_libc(c)) {
+        why = IOU_BYPASS_AUTO;
+        goto libc;
+    }
     /* Busy from here on, ring set-up included: a signal handler that calls in while the ring is
      * being made must take the nested path to libc, never make a second ring on this thread. */
     c->t->busy = 1;

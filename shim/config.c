@@ -104,6 +104,7 @@ static void read_pretend(struct iou_config *c)
     c->pretend_no_cancel = strstr(value, "no-cancel") != NULL;
     c->pretend_auto_ring_slow = strstr(value, "auto-ring-slow") != NULL;
     c->pretend_auto_libc_slow = strstr(value, "auto-libc-slow") != NULL;
+    c->pretend_auto_no_warmup = strstr(value, "auto-no-warmup") != NULL;
 }
 
 static void read_all(struct iou_config *c)

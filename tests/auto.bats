@@ -2,7 +2,9 @@
 # IOU_SHIM_ROUTE=auto: per thread and per (call, descriptor kind) the shim times both paths and keeps the
 # faster. Nothing here depends on timing: IOU_SHIM_PRETEND=auto-ring-slow / auto-libc-slow add one second
 # to every sample of one path, which decides the choice whatever the machine does; the other tests check
-# that programs see exactly what libc gives them while both paths are sampled.
+# that programs see exactly what libc gives them while both paths are sampled. A thread's first 16384 calls of
+# each kind stay on libc unmeasured (the warm-up); auto-no-warmup makes these short tests measure at once,
+# and the last test checks the warm-up itself.
 bats_require_minimum_version 1.5.0
 load test_helper
 
@@ -32,7 +34,7 @@ expect_mostly() {
 }
 
 @test "route auto leaves calls on libc where the ring measured slower (IOU_SHIM_PRETEND=auto-ring-slow)" {
-    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow,auto-no-warmup
     run shim_env bash -c "$(declare -f dd_zero_null); dd_zero_null 2000"
     assert_success
     expect_mostly read libc
@@ -40,7 +42,7 @@ expect_mostly() {
 }
 
 @test "route auto keeps calls on the ring where libc measured slower (IOU_SHIM_PRETEND=auto-libc-slow)" {
-    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-libc-slow
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-libc-slow,auto-no-warmup
     run shim_env bash -c "$(declare -f dd_zero_null); dd_zero_null 2000"
     assert_success
     expect_mostly read ring
@@ -48,7 +50,7 @@ expect_mostly() {
 }
 
 @test "route auto samples both paths on pipes and devices, and a pipeline's output is unchanged" {
-    export IOU_SHIM_ROUTE=auto
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-no-warmup
     same_with_and_without bash -c 'dd if=/dev/zero bs=512 count=300 status=none | dd bs=512 status=none | md5sum'
     assert_success
     if [ "$IOU_TEST_MODE" = ring ]; then
@@ -63,7 +65,7 @@ expect_mostly() {
 }
 
 @test "route auto: socket calls behave as libc while both paths are sampled (TCP, AF_UNIX)" {
-    export IOU_SHIM_ROUTE=auto
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-no-warmup
     same_with_and_without timeout 20 "$HELPERS/net_io" large tcp
     assert_success
     assert_line "recv 4 MiB MSG_WAITALL, one call -> 4194304"
@@ -79,7 +81,7 @@ expect_mostly() {
 }
 
 @test "route auto: threads one after another and forked children behave as without the shim" {
-    export IOU_SHIM_ROUTE=auto
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-no-warmup
     same_with_and_without "$HELPERS/life_io" threads 50
     assert_success
     same_with_and_without "$HELPERS/life_io" fork
@@ -96,7 +98,7 @@ expect_mostly() {
 @test "route auto with a slower libc path keeps a pipe's data intact when the ring takes over" {
     # Samples alternate, then the ring takes every call: data must not be lost or reordered across the
     # switches between the paths.
-    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-libc-slow
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-libc-slow,auto-no-warmup
     same_with_and_without bash -c 'seq 1 30000 | dd bs=7 status=none | dd bs=13 status=none | md5sum'
     assert_success
     if [ "$IOU_TEST_MODE" = ring ]; then
@@ -109,7 +111,7 @@ expect_mostly() {
 
 @test "route auto stats: one text line per call and descriptor kind with the choice and both lowest times" {
     run --separate-stderr env LD_PRELOAD="$(shim_preload)" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
-        IOU_SHIM_STATS=1 IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow \
+        IOU_SHIM_STATS=1 IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow,auto-no-warmup \
         sh -c 'echo $$ >"$1"; exec dd if=/dev/zero of=/dev/null bs=512 count=2000 status=none' sh \
         "$BATS_TEST_TMPDIR/pid"
     assert_success
@@ -132,7 +134,7 @@ expect_mostly() {
 
 @test "route auto stats in JSON: an auto object per call and descriptor kind that jq parses" {
     run --separate-stderr env LD_PRELOAD="$(shim_preload)" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
-        IOU_SHIM_STATS=1 IOU_SHIM_STATS_FORMAT=json IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-libc-slow \
+        IOU_SHIM_STATS=1 IOU_SHIM_STATS_FORMAT=json IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-libc-slow,auto-no-warmup \
         dd if=/dev/zero of=/dev/null bs=512 count=2000 status=none
     assert_success
     [ "${#stderr_lines[@]}" -eq 1 ] || { echo "expected one line:"; echo "$stderr"; return 1; }
@@ -146,7 +148,7 @@ expect_mostly() {
 
 @test "route auto: a forked child counts only its own calls, not the ones its parent decided before fork" {
     # bash's read builtin reads a pipe one byte per read(2); the subshell is a fork without exec.
-    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow,auto-no-warmup
     head -c 20000 /dev/urandom | tr -d '\0' >"$BATS_TEST_TMPDIR/in"
     run shim_env timeout 60 bash -c 'exec 3< <(cat "$1"); for ((i = 0; i < 2000; i++)); do read -r -N 1 -u 3 x; done
         ( for ((i = 0; i < 100; i++)); do read -r -N 1 -u 3 x; done; echo child done )' _ "$BATS_TEST_TMPDIR/in"
@@ -179,7 +181,7 @@ print(os.fstat(fd).st_size)'
     local punts
     punts=$(stat_sum pwrite libc.punt)
     rm -rf "$(stats_dir)"
-    export IOU_SHIM_ROUTE=auto
+    export IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-no-warmup
     same_with_and_without python3 -c "$prog" "$BATS_TEST_TMPDIR/f"
     assert_success
     cmp <(seq -f '%511.0f' 0 2999) "$BATS_TEST_TMPDIR/f"
@@ -190,5 +192,29 @@ print(os.fstat(fd).st_size)'
             { echo "expected pwrite on libc, counted as punt:"; cat "$(stats_dir)"/stats.*; return 1; }
         grep -q "auto pwrite/file: choice=libc ring_ns=- " "$(stats_dir)"/stats.* ||
             { echo "expected the choice libc, with no ring time:"; cat "$(stats_dir)"/stats.*; return 1; }
+    fi
+}
+
+@test "route auto: a short-lived program stays on libc and never sets a ring up (the warm-up)" {
+    # Setting a ring up costs ~60 us, more than a program of a few thousand calls could ever win back.
+    mkdir -p "$(stats_dir)"
+    TRACE="${BATS_TEST_TMPDIR}/strace.txt"
+    run strace -f -c -o "$TRACE" env LD_PRELOAD="$(shim_preload)" IOU_SHIM_ROUTE=auto \
+        IOU_SHIM_STATS="$(stats_dir)/stats.%p" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
+        bash -c "$(declare -f dd_zero_null); dd_zero_null 2000"
+    assert_success
+    awk '$NF == "io_uring_setup" { found = 1 } END { exit found }' "$TRACE" ||
+        { echo "a ring was set up:"; cat "$TRACE"; return 1; }
+    [ "$(stat_sum read libc.auto)" -eq 2000 ] && [ "$(stat_sum write libc.auto)" -eq 2000 ] &&
+        [ "$(stat_sum process rings)" -eq 0 ] ||
+        { echo "expected every call on libc, counted as auto, and no ring:"; cat "$(stats_dir)"/stats.*; return 1; }
+    # Past the warm-up the same program measures both paths (only where io_uring is there to measure).
+    rm -rf "$(stats_dir)"
+    export IOU_SHIM_ROUTE=auto
+    run shim_env bash -c "$(declare -f dd_zero_null); dd_zero_null 20000"
+    assert_success
+    if [ "$IOU_TEST_MODE" = ring ]; then
+        [ "$(stat_sum read ring)" -ge 1 ] && [ "$(stat_sum process rings)" -ge 1 ] ||
+            { echo "expected ring samples after the warm-up:"; cat "$(stats_dir)"/stats.*; return 1; }
     fi
 }

@@ -186,7 +186,7 @@ fewer() {
     # auto-ring-slow decides pread on files for libc after its first samples; later fresh descriptors
     # then go to libc before the shim asks the kernel what they are. Without a ring there is nothing
     # to decide, and every descriptor is looked at once, as in route ring.
-    strace_shim IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow -- fresh file
+    strace_shim IOU_SHIM_ROUTE=auto IOU_SHIM_PRETEND=auto-ring-slow,auto-no-warmup -- fresh file
     if [ "$IOU_TEST_MODE" = ring ]; then
         fewer newfstatat fstat fcntl
         [ "$(stat_sum pread libc.auto)" -gt $((K / 2)) ]

@@ -72,6 +72,10 @@ static inline bool iou_auto_libc_first(enum iou_op op, int fd)
 /* The thread is exiting: its block (and table) may go to another thread. */
 void iou_auto_thread_exit(void);
 
+/* True when (op, kind) of this call is on libc for now (a thread's warm-up, or decided), so the call
+ * needs no ring: the caller counts it as reason `auto` without making one. */
+bool iou_auto_holds_libc(struct iou_call *c);
+
 /* For a call that passed every other routing rule: true to take the ring, false for libc (the caller
  * counts reason `auto`). Either path may be a timing sample: a ring sample is recorded by
  * iou_auto_ring_done, a libc sample by iou_auto_after_libc in the exported wrapper. */

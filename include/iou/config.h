@@ -31,6 +31,7 @@ struct iou_config {
     /* ...and, to test route `auto` without depending on timing, make one path look 1 s slower. */
     bool pretend_auto_ring_slow;
     bool pretend_auto_libc_slow;
+    bool pretend_auto_no_warmup;   /* ...and measure from a thread's first call, not after its warm-up */
 };
 
 #define IOU_DEFAULT_QUEUE_DEPTH 16
