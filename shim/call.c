@@ -17,14 +17,15 @@ static uint32_t fast_ops;
 uint32_t iou_call_libc_ops;
 #define EVERY_OP ((1u << IOU_OP_COUNT) - 1)
 
-static bool switched_off(const struct iou_config *cfg, enum iou_op op)
+/* The calls the configuration sends to libc: route libc, IOU_SHIM_DISABLE, left out of IOU_SHIM_OPS. */
+static uint32_t switched_off(const struct iou_config *cfg)
 {
-    return cfg->route == IOU_ROUTE_LIBC || !(cfg->ops_enabled & (1u << op));
+    return cfg->route == IOU_ROUTE_LIBC ? EVERY_OP : EVERY_OP & ~cfg->ops_enabled;
 }
 
 void iou_call_count_libc_only(enum iou_op op)
 {
-    iou_stats_libc(op, switched_off(iou_config(), op) ? IOU_BYPASS_DISABLED : IOU_BYPASS_NORING);
+    iou_stats_libc(op, switched_off(iou_config()) >> op & 1 ? IOU_BYPASS_DISABLED : IOU_BYPASS_NORING);
 }
 
 static enum iou_bypass kind_bypass(const struct iou_call *c)
@@ -52,9 +53,8 @@ static bool begin_general(struct iou_call *c, enum iou_op op, enum iou_op route_
     c->positional = info->positional;
     c->fixed = false;
     c->sample = NULL;
-    if (switched_off(cfg, op)) {
-        uint32_t off = cfg->route == IOU_ROUTE_LIBC ? EVERY_OP : EVERY_OP & ~cfg->ops_enabled;
-        __atomic_or_fetch(&iou_call_libc_ops, off, __ATOMIC_RELAXED);
+    if (switched_off(cfg) >> op & 1) {
+        __atomic_or_fetch(&iou_call_libc_ops, switched_off(cfg), __ATOMIC_RELAXED);
         why = IOU_BYPASS_DISABLED;
         goto libc;
     }
