@@ -31,6 +31,21 @@ env_value() {
     printf '%s\n' "$output" | sed -n "s/^$1=//p"
 }
 
+# lay_out SCRIPT LIB: copies of iou-run at SCRIPT and of the library at LIB, placed as an install or a
+# source tree places them, so the script has to find the library from where it stands.
+lay_out() {
+    install -D -m 0755 "$IOU_RUN" "$1"
+    install -D -m 0644 "$SHIM" "$2"
+}
+
+# run_finds LIB COMMAND: runs COMMAND (a copy of iou-run, or a link to one) on env with neither
+# IOU_SHIM_LIBRARY nor LD_PRELOAD set, and checks that LD_PRELOAD holds LIB (resolved) and nothing else.
+run_finds() {
+    run env -u IOU_SHIM_LIBRARY -u LD_PRELOAD "$2" env
+    assert_success
+    [ "$(env_value LD_PRELOAD)" = "$(preload_for "$(readlink -f "$1")")" ]
+}
+
 @test "--help documents every option and environment variable" {
     run "$IOU_RUN" --help
     assert_success
@@ -173,31 +188,22 @@ env_value() {
 
 @test "installed by make install it finds the library under PREFIX/lib/iou-shim" {
     local prefix="${BATS_TEST_TMPDIR}/prefix"
-    install -D -m 0755 "$IOU_RUN" "$prefix/bin/iou-run"
-    install -D -m 0644 "$SHIM" "$prefix/lib/iou-shim/libiou_shim.so"
-    run env -u IOU_SHIM_LIBRARY -u LD_PRELOAD "$prefix/bin/iou-run" env
-    assert_success
-    [ "$(env_value LD_PRELOAD)" = "$(preload_for "$(readlink -f "$prefix/lib/iou-shim/libiou_shim.so")")" ]
+    lay_out "$prefix/bin/iou-run" "$prefix/lib/iou-shim/libiou_shim.so"
+    run_finds "$prefix/lib/iou-shim/libiou_shim.so" "$prefix/bin/iou-run"
 }
 
 @test "called through a symlink it still finds the library next to the real script" {
     local prefix="${BATS_TEST_TMPDIR}/prefix"
-    install -D -m 0755 "$IOU_RUN" "$prefix/bin/iou-run"
-    install -D -m 0644 "$SHIM" "$prefix/lib/iou-shim/libiou_shim.so"
+    lay_out "$prefix/bin/iou-run" "$prefix/lib/iou-shim/libiou_shim.so"
     mkdir -p "${BATS_TEST_TMPDIR}/elsewhere"
     ln -s "$prefix/bin/iou-run" "${BATS_TEST_TMPDIR}/elsewhere/iou-run"
-    run env -u IOU_SHIM_LIBRARY -u LD_PRELOAD "${BATS_TEST_TMPDIR}/elsewhere/iou-run" env
-    assert_success
-    [ "$(env_value LD_PRELOAD)" = "$(preload_for "$(readlink -f "$prefix/lib/iou-shim/libiou_shim.so")")" ]
+    run_finds "$prefix/lib/iou-shim/libiou_shim.so" "${BATS_TEST_TMPDIR}/elsewhere/iou-run"
 }
 
 @test "in the source tree it finds build/libiou_shim.so" {
     local src="${BATS_TEST_TMPDIR}/src"
-    install -D -m 0755 "$IOU_RUN" "$src/scripts/iou-run"
-    install -D -m 0644 "$SHIM" "$src/build/libiou_shim.so"
-    run env -u IOU_SHIM_LIBRARY -u LD_PRELOAD "$src/scripts/iou-run" env
-    assert_success
-    [ "$(env_value LD_PRELOAD)" = "$(preload_for "$(readlink -f "$src/build/libiou_shim.so")")" ]
+    lay_out "$src/scripts/iou-run" "$src/build/libiou_shim.so"
+    run_finds "$src/build/libiou_shim.so" "$src/scripts/iou-run"
 }
 
 @test "without a library to find it exits 1 and says what to do" {
