@@ -35,6 +35,17 @@ kernel_at_least() {
     [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
 }
 
+# library_reads_on_libc PRETEND: the library, told IOU_SHIM_PRETEND=PRETEND, sends all ten of dd's reads
+# of /dev/zero to libc as unsupported (and none to the ring), as --check said it would.
+library_reads_on_libc() {
+    mkdir -p "$(stats_dir)"
+    IOU_SHIM_PRETEND=$1 run "$IOU_RUN" --stats="$(stats_dir)/stats.%p" -- \
+        dd if=/dev/zero of=/dev/null bs=4k count=10 status=none
+    assert_success
+    [ "$(stat_sum read ring)" -eq 0 ] && [ "$(stat_sum read libc.unsupported)" -eq 10 ] ||
+        { cat "$(stats_dir)"/stats.*; return 1; }
+}
+
 # every_call_on PATH: each of the 20 calls has its line, on PATH (ring or libc).
 every_call_on() {
     local call
@@ -189,12 +200,7 @@ every_call_on() {
     assert_line "call preadv: ring: IORING_OP_READV on regular files and block devices"
     assert_line_starts "call fsync: ring: IORING_OP_FSYNC on files, directories and terminals; libc on pipes"
     # The library, told the same, sends dd's reads of /dev/zero to libc as unsupported.
-    mkdir -p "$(stats_dir)"
-    IOU_SHIM_PRETEND=no-probe run "$IOU_RUN" --stats="$(stats_dir)/stats.%p" -- \
-        dd if=/dev/zero of=/dev/null bs=4k count=10 status=none
-    assert_success
-    [ "$(stat_sum read ring)" -eq 0 ] && [ "$(stat_sum read libc.unsupported)" -eq 10 ] ||
-        { cat "$(stats_dir)"/stats.*; return 1; }
+    library_reads_on_libc no-probe
 }
 
 @test "IOU_SHIM_PRETEND=no-cancel: blocking calls on pipes and sockets use libc, file calls the ring, as the library does" {
@@ -210,12 +216,7 @@ every_call_on() {
         assert_line_starts "call $call: ring: "
     done
     assert_regex "${lines[0]}" '^result: ring: io_uring works here; 8 of 20 calls'
-    mkdir -p "$(stats_dir)"
-    IOU_SHIM_PRETEND=no-cancel run "$IOU_RUN" --stats="$(stats_dir)/stats.%p" -- \
-        dd if=/dev/zero of=/dev/null bs=4k count=10 status=none
-    assert_success
-    [ "$(stat_sum read ring)" -eq 0 ] && [ "$(stat_sum read libc.unsupported)" -eq 10 ] ||
-        { cat "$(stats_dir)"/stats.*; return 1; }
+    library_reads_on_libc no-cancel
 }
 
 @test "every IOU_SHIM_PRETEND degradation at once: still the ring for file calls, exit status 0" {
