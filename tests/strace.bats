@@ -28,6 +28,17 @@ syscalls() {
     awk -v name="$1" '$NF == name && $4 ~ /^[0-9]+$/ { n += $4 } END { print n + 0 }' "$TRACE"
 }
 
+# no_uring_with VAR=VALUE CALL: under the shim told VAR=VALUE (whatever IOU_TEST_MODE is), K CALLs on a pipe
+# make no io_uring system call at all and each is its own system call.
+no_uring_with() {
+    TRACE="${BATS_TEST_TMPDIR}/strace.txt"
+    run strace -f -c -o "$TRACE" env LD_PRELOAD="$(shim_preload)" "$1" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "${HELPERS}/strace_calls" "$2" pipe "$K"
+    assert_success
+    [ "$(syscalls io_uring_setup)" -eq 0 ] && [ "$(syscalls io_uring_enter)" -eq 0 ] &&
+        [ "$(syscalls "$2")" -ge "$K" ] || { cat "$TRACE"; return 1; }
+}
+
 # kernel_sees CALL SYSCALL STATNAME: in ring mode, fewer than K/10 SYSCALLs, at least K io_uring_enter and K
 # calls counted as ring in the stats; in any other mode at least K SYSCALLs.
 kernel_sees() {
@@ -117,21 +128,11 @@ kernel_sees() {
 }
 
 @test "IOU_SHIM_DISABLE=1 makes no io_uring system call at all" {
-    TRACE="${BATS_TEST_TMPDIR}/strace.txt"
-    run strace -f -c -o "$TRACE" env LD_PRELOAD="$(shim_preload)" IOU_SHIM_DISABLE=1 \
-        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "${HELPERS}/strace_calls" write pipe "$K"
-    assert_success
-    [ "$(syscalls io_uring_setup)" -eq 0 ] && [ "$(syscalls io_uring_enter)" -eq 0 ] &&
-        [ "$(syscalls write)" -ge "$K" ] || { cat "$TRACE"; return 1; }
+    no_uring_with IOU_SHIM_DISABLE=1 write
 }
 
 @test "IOU_SHIM_ROUTE=libc makes no io_uring system call at all" {
-    TRACE="${BATS_TEST_TMPDIR}/strace.txt"
-    run strace -f -c -o "$TRACE" env LD_PRELOAD="$(shim_preload)" IOU_SHIM_ROUTE=libc \
-        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "${HELPERS}/strace_calls" read pipe "$K"
-    assert_success
-    [ "$(syscalls io_uring_setup)" -eq 0 ] && [ "$(syscalls io_uring_enter)" -eq 0 ] &&
-        [ "$(syscalls read)" -ge "$K" ] || { cat "$TRACE"; return 1; }
+    no_uring_with IOU_SHIM_ROUTE=libc read
 }
 
 @test "with io_uring refused the shim asks for a ring once, not on every call" {
