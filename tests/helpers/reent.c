@@ -397,6 +397,18 @@ static void system_round(struct spawner *s, int i, unsigned char *buf)
     s->intact += is_payload(buf, n, SOURCE_SIZE);
 }
 
+/* Reads the payload of size bytes a child writes to fd and reaps the child, counting an intact payload and
+ * a zero exit status into s. Returns the wait status (-1 if waitpid failed) for checks of the caller's own. */
+static int collect_child(struct spawner *s, int fd, pid_t pid, unsigned char *buf, long size)
+{
+    long n = read_all(fd, buf, (size_t)size + 1);
+    s->intact += is_payload(buf, n, size);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    s->status_ok += exited_zero(status);
+    return status;
+}
+
 /* posix_spawn of "reent child": its stdout is our pipe (dup2), stdin /dev/null (open), and a descriptor
  * that it would otherwise inherit is closed (close). */
 static void spawn_round(struct spawner *s, int i, unsigned char *buf)
@@ -421,11 +433,7 @@ static void spawn_round(struct spawner *s, int i, unsigned char *buf)
     close(p[1]);
     close(extra);
     if (r == 0) {
-        long n = read_all(p[0], buf, (size_t)size + 1);
-        s->intact += is_payload(buf, n, size);
-        int status = -1;
-        waitpid(pid, &status, 0);
-        s->status_ok += exited_zero(status);
+        int status = collect_child(s, p[0], pid, buf, size);
         s->extra_ok += WIFEXITED(status) && WEXITSTATUS(status) != 4;
     }
     close(p[0]);
@@ -450,13 +458,8 @@ static void fork_round(struct spawner *s, int i, unsigned char *buf)
         _exit(ok && trips() ? 0 : 1);
     }
     close(p[1]);
-    if (pid > 0) {
-        long n = read_all(p[0], buf, (size_t)size + 1);
-        s->intact += is_payload(buf, n, size);
-        int status = -1;
-        waitpid(pid, &status, 0);
-        s->status_ok += exited_zero(status);
-    }
+    if (pid > 0)
+        collect_child(s, p[0], pid, buf, size);
     close(p[0]);
 }
 
@@ -477,13 +480,8 @@ static void vfork_round(struct spawner *s, int i, unsigned char *buf)
         _exit(127);
     }
     close(p[1]);
-    if (pid > 0) {
-        long n = read_all(p[0], buf, (size_t)size + 1);
-        s->intact += is_payload(buf, n, size);
-        int status = -1;
-        waitpid(pid, &status, 0);
-        s->status_ok += exited_zero(status);
-    }
+    if (pid > 0)
+        collect_child(s, p[0], pid, buf, size);
     close(p[0]);
 }
 
