@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "threads.h"
 
 #define JOIN_BOUND_S 20
 
@@ -65,15 +65,7 @@ static void check(bool ok)
 
 static bool join_bounded(pthread_t t, const char *what)
 {
-    struct timespec limit;
-    clock_gettime(CLOCK_REALTIME, &limit);
-    limit.tv_sec += JOIN_BOUND_S;
-    int r = pthread_timedjoin_np(t, NULL, &limit);
-    if (r) {
-        printf("%s: still running after %d s\n", what, JOIN_BOUND_S);
-        atomic_fetch_add(&failures, 1);
-    }
-    return r == 0;
+    return join_or_count(t, NULL, JOIN_BOUND_S, what, &failures);
 }
 
 /* The payload byte at offset i. */
@@ -125,21 +117,10 @@ static void *first_io_thread(void *arg)
     return NULL;
 }
 
-static void install(int sig, void (*fn)(int), int flags)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = fn;
-    sa.sa_flags = flags;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(sig, &sa, NULL))
-        die("sigaction: %s", strerror(errno));
-}
-
 static void signal_first(void)
 {
-    install(SIGUSR1, first_io_handler, SA_RESTART);
-    install(SIGUSR2, first_io_handler, 0);
+    install_handler(SIGUSR1, first_io_handler, SA_RESTART);
+    install_handler(SIGUSR2, first_io_handler, 0);
     /* The process's very first routed call: in a handler, on the main thread. */
     raise(SIGUSR1);
     printf("main thread, first I/O inside a handler: %s\n", handler_ok[SIGNAL_THREADS] ? "ok" : "failed");
@@ -217,8 +198,8 @@ static void *storm_sender(void *arg)
 
 static void signal_storm(void)
 {
-    install(SIGUSR1, storm_handler, SA_RESTART);
-    install(SIGUSR2, storm_handler, 0);
+    install_handler(SIGUSR1, storm_handler, SA_RESTART);
+    install_handler(SIGUSR2, storm_handler, 0);
     pthread_barrier_init(&storm_end, NULL, STORM_THREADS + 1);
     pthread_t sender;
     for (int i = 0; i < STORM_THREADS; i++) {
@@ -300,8 +281,8 @@ static void *timer_thread(void *arg)
 
 static void timer_first(void)
 {
-    install(SIGRTMIN, timer_handler, SA_RESTART);
-    install(SIGRTMIN + 1, timer_handler, 0);
+    install_handler(SIGRTMIN, timer_handler, SA_RESTART);
+    install_handler(SIGRTMIN + 1, timer_handler, 0);
     /* The process's first routed call (and the shim's one-time probe of the kernel) under the timer. */
     bool main_ok = first_calls_under_timer(SIGRTMIN, 5000);
     check(main_ok);

@@ -40,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "threads.h"
 
 #define MAX_CHUNK (260 * 1024)
 #define MAX_DGRAM 1500
@@ -153,17 +153,6 @@ static void handler(int sig)
             atomic_fetch_add(&handler_failures, 1);
     }
     errno = saved;
-}
-
-static void install(int sig, int flags)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = handler;
-    sa.sa_flags = flags;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(sig, &sa, NULL))
-        die("sigaction: %s", strerror(errno));
 }
 
 /* Threads the sender signals: registered before the sender starts, alive until their work is done. */
@@ -666,11 +655,8 @@ static void *canceller(void *arg)
             nanosleep(&pause, NULL);
         }
         pthread_cancel(th);
-        struct timespec limit;
-        clock_gettime(CLOCK_REALTIME, &limit);
-        limit.tv_sec += JOIN_BOUND_S;
         void *ret = NULL;
-        int jr = pthread_timedjoin_np(th, &ret, &limit);
+        int jr = join_within(th, &ret, JOIN_BOUND_S);
         if (jr) {
             fail("cancellation round %d: the cancelled reader did not end within %d s (%s)", i, JOIN_BOUND_S,
                  strerror(jr));
@@ -878,9 +864,9 @@ int main(int argc, char **argv)
         die("SCALE must be 1..100");
     struct rng shape = {seed};
 
-    install(SIGUSR1, SA_RESTART);
-    install(SIGUSR2, 0);
-    install(SIGCHLD, SA_RESTART | SA_NOCLDSTOP);
+    install_handler(SIGUSR1, handler, SA_RESTART);
+    install_handler(SIGUSR2, handler, 0);
+    install_handler(SIGCHLD, handler, SA_RESTART | SA_NOCLDSTOP);
     signal(SIGPIPE, SIG_IGN); /* a side that gave up shows as EPIPE, reported as such */
 
     pthread_t dog;

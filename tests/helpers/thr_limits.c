@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "threads.h"
 
 #define JOIN_BOUND_S 20
 
@@ -58,19 +58,10 @@ static void trip_or_count(bool ok)
         atomic_fetch_add(&failures, 1);
 }
 
-/* pthread_timedjoin_np with a bound from now; false (and a report) when the thread is still running. */
+/* A join with this helper's bound; false (and a report) when the thread is still running. */
 static bool join_bounded(pthread_t t, void **ret, const char *what)
 {
-    struct timespec limit;
-    clock_gettime(CLOCK_REALTIME, &limit);
-    limit.tv_sec += JOIN_BOUND_S;
-    int r = pthread_timedjoin_np(t, ret, &limit);
-    if (r) {
-        printf("%s: still running after %d s\n", what, JOIN_BOUND_S);
-        fflush(stdout);
-        atomic_fetch_add(&failures, 1);
-    }
-    return r == 0;
+    return join_or_count(t, ret, JOIN_BOUND_S, what, &failures);
 }
 
 static void raise_nofile(void)
