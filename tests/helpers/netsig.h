@@ -236,6 +236,27 @@ static inline void make_pair(int family, int *client, int *server)
     close(l);
 }
 
+/* For the helpers that block a thread in read, recv or accept: sets up what call waits on, "read" an empty
+ * pipe p, "recv" a TCP pair with nothing queued (a sends, b receives), "accept" a TCP listener l at addr with
+ * no client, and returns the descriptor the call takes. -1, with nothing set up, for any other call. */
+static inline int make_wait_target(const char *call, int p[2], int *a, int *b, int *l,
+                                   struct sockaddr_storage *addr, socklen_t *addr_len)
+{
+    if (strcmp(call, "read") == 0) {
+        CHECK(pipe(p) == 0, "pipe: %s", strerror(errno));
+        return p[0];
+    }
+    if (strcmp(call, "recv") == 0) {
+        make_pair(AF_INET, a, b);
+        return *b;
+    }
+    if (strcmp(call, "accept") == 0) {
+        *l = make_listener(AF_INET, addr, addr_len);
+        return *l;
+    }
+    return -1;
+}
+
 /* Waits (bounded) until fd has one of events; returns poll's result. */
 static inline int wait_fd(int fd, short events)
 {

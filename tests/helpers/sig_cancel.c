@@ -57,18 +57,9 @@ int main(int argc, char **argv)
     int p[2] = {-1, -1}, a = -1, b = -1, l = -1;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    if (strcmp(call, "read") == 0) {
-        CHECK(pipe(p) == 0, "pipe: %s", strerror(errno));
-        w.fd = p[0];
-    } else if (strcmp(call, "recv") == 0) {
-        make_pair(AF_INET, &a, &b);
-        w.fd = b;
-    } else if (strcmp(call, "accept") == 0) {
-        l = make_listener(AF_INET, &addr, &addr_len);
-        w.fd = l;
-    } else {
+    w.fd = make_wait_target(call, p, &a, &b, &l, &addr, &addr_len);
+    if (w.fd < 0)
         die("unknown call %s", call);
-    }
     /* one call through the shim first, so the descriptor is known to it */
     char buf[16];
     if (p[0] >= 0) {

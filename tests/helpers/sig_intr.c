@@ -220,15 +220,8 @@ int main(int argc, char **argv)
     struct sockaddr_storage addr;
     socklen_t addr_len;
     long filled = 0;
-    if (strcmp(call, "read") == 0) {
-        CHECK(pipe(p) == 0, "pipe: %s", strerror(errno));
-        w.fd = p[0];
-    } else if (strcmp(call, "recv") == 0) {
-        make_pair(AF_INET, &a, &b);
-        w.fd = b;
-    } else if (strcmp(call, "accept") == 0) {
-        l = make_listener(AF_INET, &addr, &addr_len);
-        w.fd = l;
+    if ((w.fd = make_wait_target(call, p, &a, &b, &l, &addr, &addr_len)) >= 0) {
+        /* read, recv or accept: the empty pipe, the TCP pair or the listener is all it needs */
     } else if (strcmp(call, "write") == 0) {
         CHECK(pipe(p) == 0, "pipe: %s", strerror(errno));
         set_nonblock(p[1], 1);
