@@ -348,13 +348,7 @@ static void run_nonblock(int a, int b, const char *how)
     set_nb(a, 1, how);
     unsigned long long sent_sum = 0, got_sum = 0;
     long sent = 0;
-    for (int via = 0; via < VIA_COUNT; via++) {
-        int err;
-        long last = send_until_error(a, via, 0, &sent, &sent_sum, &err);
-        char label[80];
-        snprintf(label, sizeof label, "%s of 64 KiB on the nonblocking socket, repeated until one fails", via_name[via]);
-        report(label, last, err);
-    }
+    send_each_way_until_error(a, "", " on the nonblocking socket", &sent, &sent_sum);
     set_nb(a, 0, how);
     shutdown(a, SHUT_WR);
     set_nb(b, 0, how);

@@ -124,13 +124,7 @@ static void run_send(int family)
 
     unsigned long long sent_sum = 0, got_sum = 0;
     long sent = 0;
-    for (int via = 0; via < VIA_COUNT; via++) {
-        int err;
-        long last = send_until_error(a, via, 0, &sent, &sent_sum, &err);
-        char label[80];
-        snprintf(label, sizeof label, "blocking %s of 64 KiB, repeated until one fails", via_name[via]);
-        report(label, last, err);
-    }
+    send_each_way_until_error(a, "blocking ", "", &sent, &sent_sum);
     shutdown(a, SHUT_WR);
     long got = recv_until_eof(b, &got_sum);
     say("received every byte the calls reported sent: %s", yesno(got == sent && got_sum == sent_sum));

@@ -379,6 +379,20 @@ static inline long send_until_error(int fd, int via, int flags, long *sent, unsi
     die("%s never filled the socket", via_name[via]);
 }
 
+/* send_until_error through each way in turn, reporting each way's final failure as "BEFORE<way> of 64
+ * KiB<AFTER>, repeated until one fails" (BEFORE and AFTER say how the socket was made to fill up). */
+static inline void send_each_way_until_error(int fd, const char *before, const char *after, long *sent,
+                                             unsigned long long *sum)
+{
+    for (int via = 0; via < VIA_COUNT; via++) {
+        int err;
+        long last = send_until_error(fd, via, 0, sent, sum, &err);
+        char label[80];
+        snprintf(label, sizeof label, "%s%s of 64 KiB%s, repeated until one fails", before, via_name[via], after);
+        report(label, last, err);
+    }
+}
+
 /* Receives until EOF (blocking); returns the byte count, checksum into *sum. */
 static inline long recv_until_eof(int fd, unsigned long long *sum)
 {
