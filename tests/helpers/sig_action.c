@@ -270,14 +270,21 @@ static void print_seen(const char *how, int signo)
     say("  context given: %s", yesno(seen_ctx));
 }
 
-static int run_siginfo(void)
+/* Installs h3 for signo as an SA_SIGINFO handler (so it sees siginfo and the context), with flags besides. */
+static void install_h3(int signo, int flags)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_sigaction = h3;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0 && sigaction(SIGRTMIN + 1, &sa, NULL) == 0, "sigaction");
+    sa.sa_flags = SA_SIGINFO | flags;
+    CHECK(sigaction(signo, &sa, NULL) == 0, "sigaction");
+}
+
+static int run_siginfo(void)
+{
+    install_h3(SIGUSR1, SA_RESTART);
+    install_h3(SIGRTMIN + 1, SA_RESTART);
     do_io(NULL);
     struct reader r = {0};
     int p[2];
@@ -343,12 +350,7 @@ static int run_mask(void)
 
 static int run_resethand(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_sigaction = h3;
-    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
-    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction");
+    install_h3(SIGUSR1, SA_RESETHAND);
     print_action("installed", SIGUSR1);
     do_io(NULL);
     struct reader r = {0};
