@@ -1,7 +1,6 @@
 /* Pieces shared by the net_* and sig_* helpers: connected socket pairs over 127.0.0.1 and AF_UNIX, waiting
  * (polling, bounded) until a thread sits blocked in a call, and printing descriptors and data in a form that
- * is the same with and without the shim (never a number that depends on the run: fd, pid, port, time).
- * Note: the Makefile's helper rule only lists helper.h as a prerequisite; touch the .c files after editing. */
+ * is the same with and without the shim (never a number that depends on the run: fd, pid, port, time). */
 #ifndef IOU_TEST_NETSIG_H
 #define IOU_TEST_NETSIG_H
 #include "helper.h"
